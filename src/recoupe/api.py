@@ -1,0 +1,81 @@
+"""The top-level API: ``extract`` and ``check`` over articles or paths."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from .articles import iter_articles
+from .errors import ArticleError, RecoupeError
+from .extraction import extract_articles
+from .llm import LLM
+from .models import Article, ArticleClaims, Extraction, Report
+from .settings import Settings
+
+__all__ = ["extract", "check"]
+
+Progress = Callable[[Article | ArticleError, ArticleClaims | RecoupeError], None]
+
+
+def _items(articles: Iterable[Article | str | Path]) -> list[Article | ArticleError]:
+    items: list[Article | ArticleError] = []
+    paths: list[str | Path] = []
+    for a in articles:
+        if isinstance(a, Article):
+            items.append(a)
+        else:
+            paths.append(a)
+    items.extend(iter_articles(paths))
+    return items
+
+
+def extract(
+    articles: Iterable[Article | str | Path],
+    settings: Settings | None = None,
+    *,
+    llm: LLM | None = None,
+    on_done: Progress | None = None,
+) -> Extraction:
+    """Extract grounded claims from articles (objects, files or folders).
+
+    Bad inputs and failing articles are listed in ``Extraction.failures``; the others are processed.
+
+    >>> result = extract(["seeds/"])
+    >>> len(result.articles), result.usage.calls
+    (5, 27)
+    """
+    own = llm is None
+    llm = llm or LLM(settings or Settings.from_env())
+    try:
+        return extract_articles(_items(articles), llm, on_done=on_done)
+    finally:
+        if own:
+            llm.close()
+
+
+def check(
+    articles: Iterable[Article | str | Path],
+    settings: Settings | None = None,
+    *,
+    llm: LLM | None = None,
+    adjudicate: bool = True,
+    on_done: Progress | None = None,
+) -> Report:
+    """Extract claims from every article, then cross-check them into facts with verdicts.
+
+    >>> report = check(["seeds/"])
+    >>> [f.verdict.value for f in report.facts][:1]
+    ['conflicting']
+    """
+    from .verify import build_report
+
+    own = llm is None
+    llm = llm or LLM(settings or Settings.from_env())
+    try:
+        extraction = extract_articles(_items(articles), llm, on_done=on_done)
+        return build_report(extraction, llm if adjudicate else None)
+    finally:
+        if own:
+            llm.close()
+
+

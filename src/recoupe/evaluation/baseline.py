@@ -1,0 +1,71 @@
+"""The no-LLM baseline: every body sentence that states a number, a time or a named entity is a claim.
+
+It sets the floor the model has to beat: a claim is the whole sentence (text = quote = sentence,
+grounded exactly), its fields read by :mod:`recoupe.normalize`. No subject and no claimant.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..chunking import split_sentences
+from ..models import Alignment, Article, ArticleClaims, Claim
+from ..normalize import find_location, guess_modality, main_quantity, parse_quantities, parse_time
+
+__all__ = ["baseline_claims", "has_named_entity"]
+
+_WORD = re.compile(r"[^\W\d_][\w’'-]*")
+# A capital right after these starts a quoted or introduced sentence, not a name.
+_OPENERS = ("«", "“", '"', ":", "—", "–", "(", "[")
+
+
+def has_named_entity(sentence: str) -> bool:
+    """True when a capitalised word appears anywhere but at the start of the sentence (or at the
+    start of a quotation or clause introduced by a colon, guillemet or dash)."""
+    first = True
+    for m in _WORD.finditer(sentence):
+        word = m.group()
+        if first:
+            first = False
+            continue
+        if not word[0].isupper():
+            continue
+        before = sentence[: m.start()].rstrip()
+        if before.endswith(_OPENERS) or before.endswith((".", "!", "?", "…")):
+            continue
+        return True
+    return False
+
+
+def baseline_claims(article: Article) -> ArticleClaims:
+    """One claim per body sentence that carries a number or time (``parse_quantities`` or
+    ``parse_time``) or a named entity (a capitalised word that is not sentence-initial)."""
+    language = (article.language or "fr").lower()[:2]
+    claims: list[Claim] = []
+    seen: set[str] = set()
+    for sentence in split_sentences(article.text, article.language):
+        if sentence.kind != "body":
+            continue
+        text = sentence.text
+        time = parse_time(text, article.published)
+        if not (parse_quantities(text, language) or time is not None or has_named_entity(text)):
+            continue
+        claim_id = Claim.make_id(article.id, text, text)
+        if claim_id in seen:  # the same sentence repeated verbatim: one claim
+            continue
+        seen.add(claim_id)
+        claims.append(
+            Claim(
+                id=claim_id,
+                article_id=article.id,
+                text=text,
+                quote=text,
+                span=sentence.span.model_copy(),
+                alignment=Alignment.exact,
+                quantity=main_quantity(text, "", language),
+                time=time,
+                location=find_location(text),
+                modality=guess_modality(text, text),
+            )
+        )
+    return ArticleClaims(article=article, claims=claims)
