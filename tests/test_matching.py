@@ -77,7 +77,7 @@ def test_identical_claim_matches_with_score_one() -> None:
 
 def test_prediction_overlapping_two_gold_claims_is_assigned_once() -> None:
     g1 = claim("g1", "Amazon investira plus de 1,2 milliard d’euros en France.", 114, 162)
-    g2 = claim("g2", "Amazon créera 3 000 emplois en France.", 163, 186)
+    g2 = claim("g2", "Amazon investira en France et créera 3 000 emplois en France.", 163, 186)
     # One prediction covering the whole sentence, similar to both gold claims.
     p = claim("p", "Amazon investira plus de 1,2 milliard d’euros et créera 3 000 emplois en France.", 114, 186)
     assert pair_score(p, g1).score >= THRESHOLD

@@ -18,6 +18,7 @@ from recoupe.evaluation import (
     bcubed,
     field_scores,
     grounding_scores,
+    has_named_entity,
     make_gold,
     oracle_matches,
     pair_relation,
@@ -347,6 +348,14 @@ def test_baseline_on_a_crafted_article() -> None:
         assert text[c.span.start : c.span.end] == c.quote == c.text
         assert c.alignment == Alignment.exact
         assert c.id == Claim.make_id("x", c.text, c.quote)
+
+
+def test_named_entity_rule() -> None:
+    assert has_named_entity("Le projet d’Amazon avance bien.")
+    assert has_named_entity("Selon Reuters, le projet avance.")
+    assert not has_named_entity("Microsoft avance bien.")  # sentence-initial only
+    assert not has_named_entity("Il a dit : « Nous avançons bien ».")  # start of a quotation
+    assert not has_named_entity("le soleil brille et il fait beau.")
 
 
 @pytest.mark.skipif(not SEEDS.is_dir(), reason="seed articles folder seeds/ is absent")

@@ -15,6 +15,9 @@ from recoupe.models import (
     Article,
     ArticleClaims,
     Claim,
+    Extraction,
+    Failure,
+    Usage,
     PairJudgement,
     Relation,
     Span,
@@ -29,6 +32,7 @@ from recoupe.verify import (
     article_origin,
     build_facts,
     candidate_pairs,
+    build_report,
     check_report,
     claim_facet,
     claim_origin,
@@ -195,6 +199,21 @@ def test_sunday_vs_monday_contradicts_and_makes_a_conflicting_fact():
     assert fact.verdict == Verdict.conflicting
     assert {m.claim_id for m in fact.members} == {MS_SUNDAY.id, MS_MONDAY.id}
     assert facts[0] is fact  # conflicts come first
+
+
+def test_announcement_day_alone_contradicts_another_day():
+    # the wording of the design: "Dimanche, Microsoft a annoncé" vs "s'engageant lundi à investir"
+    sunday = grounded("000", "Dimanche, Microsoft a annoncé", subject="Microsoft")
+    assert sunday.quantity is None and sunday.time.weekday == 6
+    judgement = compare(sunday, MS_MONDAY)
+    assert judgement is not None and judgement.relation == Relation.contradicts
+
+
+def test_a_day_does_not_link_claims_about_different_things():
+    jobs_sunday = AMAZON_JOBS.model_copy(update={"time": parse_time("dimanche")})
+    amount_monday = AMAZON_AOF.model_copy(update={"time": parse_time("lundi")})
+    judgement = compare(jobs_sunday, amount_monday)  # jobs vs euros: unrelated, whatever the days
+    assert judgement is not None and judgement.relation == Relation.unrelated
 
 
 def test_same_weekday_is_equivalent():
@@ -435,8 +454,11 @@ def test_fact_members_relations_and_reference():
     reference = fact.members[0]
     assert reference.relation == Relation.equivalent
     assert fact.statement in {MS_SUNDAY.text, MS_MONDAY.text, MS_BLOOMBERG.text, MS_EUR_PLAIN.text}
-    # Sunday and Monday contradict each other; at least one of them shows it
-    assert Relation.contradicts in {relations[MS_SUNDAY.id], relations[MS_MONDAY.id]}
+    # Sunday and Monday contradict each other: both show it, although each agrees with the
+    # reference on the amount
+    assert relations[MS_SUNDAY.id] == relations[MS_MONDAY.id] == Relation.contradicts
+    assert reference.claim_id in {MS_BLOOMBERG.id, MS_EUR_PLAIN.id}
+    assert fact.statement == next(c.text for c in (MS_BLOOMBERG, MS_EUR_PLAIN) if c.id == reference.claim_id)
     assert any(j.relation == Relation.contradicts for j in judgements)
 
 
@@ -485,3 +507,27 @@ def test_compare_is_symmetric(a: Claim, b: Claim):
     assert (ab is None) == (ba is None)
     if ab is not None:
         assert ab.relation == ba.relation
+
+
+def test_build_report_keeps_the_extraction_context():
+    usage = Usage()
+    usage.stage("extract").calls = 5
+    extraction = Extraction(
+        articles=bundle(MS_SUNDAY, MS_MONDAY), usage=usage, model="some-model",
+        prompts={"extract_claims.v1": "0" * 64},
+        failures=[Failure(source="bad.txt", stage="load", reason="empty file")],
+    )
+    report = build_report(extraction, None)
+    assert report.usage.calls == 5 and report.model == "some-model"
+    assert report.prompts == {"extract_claims.v1": "0" * 64}
+    assert [f.source for f in report.failures] == ["bad.txt"]
+    assert report.facts[0].verdict == Verdict.conflicting
+
+
+def test_verdicts_do_not_depend_on_article_order():
+    claims = [MS_SUNDAY, MS_MONDAY, MS_BLOOMBERG, MS_GERMANY, AMAZON_AOF, AWS_REUTERS, AMAZON_JOBS,
+              AMAZON_HEADING_USD, AWS_EUR_USD, AMAZON_SINCE_2010]
+    forward, _, _ = verify(bundle(*claims))
+    backward, _, _ = verify(list(reversed(bundle(*claims))))
+    assert [(f.id, f.verdict, f.statement, f.origins) for f in forward] == \
+        [(f.id, f.verdict, f.statement, f.origins) for f in backward]

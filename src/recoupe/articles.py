@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -185,9 +184,3 @@ def load_articles(*paths: str | Path, strict: bool = True) -> list[Article]:
             continue
         articles.append(item)
     return articles
-
-
-def parse_date(value: str | None) -> dt.date | None:
-    if not value:
-        return None
-    return dt.date.fromisoformat(value[:10])

@@ -1,18 +1,21 @@
 """Renderers for a :class:`~recoupe.models.Report`: JSON, Markdown, one self-contained HTML viewer,
 and schema.org ClaimReview JSON-LD.
 
->>> Path("report.html").write_text(to_html(report), encoding="utf-8")
->>> print(to_markdown(report))
+Example::
+
+    Path("report.html").write_text(to_html(report), encoding="utf-8")
+    print(to_markdown(report))
 """
 
 from __future__ import annotations
 
 import html
 import json
+import re
 from collections import Counter
 from typing import Any
 
-from .models import Claim, Fact, Report, Verdict
+from .models import Claim, Fact, Relation, Report, Verdict
 
 __all__ = ["to_json", "to_markdown", "to_html", "to_claimreview"]
 
@@ -22,6 +25,16 @@ _VERDICT_TITLES = {
     Verdict.single_source: "Single-source facts",
 }
 _VERDICT_ORDER = [Verdict.conflicting, Verdict.corroborated, Verdict.single_source]
+
+
+def _conflict_reasons(report: Report, fact: Fact) -> list[str]:
+    """The rationales of the contradictions inside ``fact``, without repeats, in report order."""
+    members = {m.claim_id for m in fact.members}
+    reasons: list[str] = []
+    for j in report.judgements:
+        if j.relation == Relation.contradicts and j.a in members and j.b in members and j.rationale not in reasons:
+            reasons.append(j.rationale)
+    return reasons
 
 
 def to_json(report: Report) -> str:
@@ -90,6 +103,9 @@ def to_markdown(report: Report) -> str:
                 claim = claims.get(m.claim_id)
                 quote = _md_escape(claim.quote) if claim else "(claim not found)"
                 lines.append(f"- `{m.article_id}` — “{quote}” — {m.relation.value} — origin: {m.origin}")
+            reasons = _conflict_reasons(report, fact)
+            if reasons:
+                lines += ["", "Why conflicting:"] + [f"- {_md_escape(r)}" for r in reasons]
     if report.failures:
         lines += ["", "## Failures", ""]
         for f in report.failures:
@@ -225,9 +241,11 @@ def _highlight(text: str, claims: list[Claim], fact_of: dict[str, Fact]) -> str:
 
 
 def _script_json(data: Any) -> str:
-    """JSON safe inside ``<script>``: no ``</`` (which could close the element) and no ``<!--``."""
+    """JSON safe inside ``<script>``: ``</`` becomes ``<\\/`` (it could close the element), and
+    ``<!--`` and ``<script`` become ``\\u003c…`` (they switch the HTML parser into escaped states)."""
     text = json.dumps(data, ensure_ascii=False, sort_keys=True)
-    return text.replace("</", "<\\/").replace("<!--", "\\u003c!--")
+    text = text.replace("</", "<\\/")
+    return re.sub(r"<(?=!--|script)", r"\\u003c", text, flags=re.I)
 
 
 def _viewer_data(report: Report) -> dict[str, Any]:
@@ -304,7 +322,10 @@ def to_html(report: Report) -> str:
                     f"({html.escape(m.relation.value)}, {html.escape(m.origin)}): "
                     f"“{html.escape(_one_line(quote))}”</li>"
                 )
-            parts.append("</ul></li>")
+            parts.append("</ul>")
+            for reason in _conflict_reasons(report, fact):
+                parts.append(f'<p class="meta">Why: {html.escape(reason)}</p>')
+            parts.append("</li>")
         parts.append("</ul>")
     parts.append("</section>")
 

@@ -20,8 +20,9 @@ class Settings:
     With ``base_url=None`` recoupe starts the embedded llama.cpp server; any OpenAI-compatible
     endpoint (OpenAI, vLLM, Ollama, a llama.cpp server) is one ``base_url`` away.
 
-    >>> Settings(model="gpt-4o-mini", base_url="https://api.openai.com/v1", api_key="sk-...")
-    Settings(model='gpt-4o-mini', base_url='https://api.openai.com/v1', api_key='***', ...)
+    >>> settings = Settings(model="gpt-4o-mini", base_url="https://api.openai.com/v1", api_key="sk-...")
+    >>> settings.embedded, "sk-..." in repr(settings)
+    (False, False)
     """
 
     model: str = EMBEDDED_MODEL

@@ -13,8 +13,11 @@ Every stage is a plain function over the pydantic models in :mod:`recoupe.models
 4. :func:`adjudicate_pair` — the model, only for candidate pairs the rules left undecided.
 5. :func:`build_facts` — connected components over the judgements, with a verdict each.
 
->>> facts, judgements, stats = verify(articles)            # rules only
->>> facts, judgements, stats = verify(articles, llm=llm)   # rules, then the model for the rest
+Example (``extraction`` from :func:`recoupe.extraction.extract_articles`)::
+
+    facts, judgements, stats = verify(extraction.articles)            # rules only
+    facts, judgements, stats = verify(extraction.articles, llm=llm)   # rules, then the model
+    report = build_report(extraction, llm)                            # the same, as a Report
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from .models import (
     Article,
     ArticleClaims,
     Bound,
+    Extraction,
     Claim,
     Failure,
     Fact,
@@ -64,6 +68,7 @@ __all__ = [
     "build_facts",
     "verify",
     "check_report",
+    "build_report",
 ]
 
 log = logging.getLogger(__name__)
@@ -237,12 +242,18 @@ def _same_subject(a: Claim, b: Claim) -> bool | None:
     ka, kb = _subject_key(a.subject), _subject_key(b.subject)
     if ka is None or kb is None:
         return None
-    if ka == kb or ka in kb or kb in ka:
+    if ka == kb or _contains_words(ka, kb) or _contains_words(kb, ka):
         return True
     # "Amazon Web Services (AWS)" vs "Amazon": compare aliases of the words too.
     wa = {_SUBJECT_ALIASES.get(w, w) for w in re.findall(r"[\w.'-]+", ka)}
     wb = {_SUBJECT_ALIASES.get(w, w) for w in re.findall(r"[\w.'-]+", kb)}
     return kb in wa or ka in wb
+
+
+def _contains_words(inner: str, outer: str) -> bool:
+    """``inner`` appears in ``outer`` as whole words ("microsoft" in "microsoft france", but "ia"
+    not in "nvidia")."""
+    return re.search(rf"(?<!\w){re.escape(inner)}(?!\w)", outer) is not None
 
 
 #: What the number is about; two amounts contradict only when they are about the same thing.
@@ -251,7 +262,9 @@ _PREDICATES = {
     "jobs": re.compile(r"emploi|poste|embauch|recrut|\bcdi\b|\bjobs?\b|hire|hiring", re.I),
     "revenue": re.compile(r"chiffre d'affaires|généré|revenu|ventes|bénéfice|profit|revenue|sales|earn", re.I),
     "staff": re.compile(r"employés|salariés|effectif|employees|workforce|headcount", re.I),
-    "training": re.compile(r"former|formation|train", re.I),
+    "training": re.compile(r"\bformer\b|\bformera\b|formation|compétences|\btrain(?:ing|s)?\b|\bskills?\b", re.I),
+    # Saying something, not a quantity: it makes announcement days comparable, never amounts.
+    "announce": re.compile(r"annonc|dévoil|s'engag|engagement|promet|confirm|announc|unveil|pledg", re.I),
 }
 
 
@@ -273,7 +286,9 @@ _PLACE_COUNTRY = {
 
 
 def _place(claim: Claim) -> str | None:
-    place = claim.location or (find_location(claim.quote) if claim.quote else None)
+    # The claim's own wording (self-contained by design) may name the place its quote leaves
+    # implicit; a place is used only to keep apart, never to link.
+    place = claim.location or find_location(claim.quote) or find_location(claim.text)
     if not place:
         return None
     key = fold(place).strip()
@@ -384,7 +399,7 @@ def _compare_values(qa: Quantity, qb: Quantity, a: Claim, b: Claim, *, converted
     if overlap and ratio <= CLEARLY_DIFFERENT:
         return Relation.compatible, "The bound of one amount is consistent with the other."
     if ratio > CLEARLY_DIFFERENT and not overlap:
-        pa, pb = _predicates(a), _predicates(b)
+        pa, pb = _predicates(a) - {"announce"}, _predicates(b) - {"announce"}
         if not pa or not pb:
             return None  # what each number counts is unclear: leave it to the model
         if not pa & pb:
@@ -402,7 +417,8 @@ def _compare_values(qa: Quantity, qb: Quantity, a: Claim, b: Claim, *, converted
 
 def _compare_quantities(a: Claim, b: Claim) -> _Outcome:
     qa, qb = a.quantity, b.quantity
-    assert qa is not None and qb is not None
+    if qa is None or qb is None:
+        return None
     ka, kb = _kind(qa), _kind(qb)
     if ka is None or kb is None:
         return None  # a bare number: cannot tell what it counts
@@ -443,8 +459,9 @@ def compare(a: Claim, b: Claim) -> PairJudgement | None:
     announcement -> contradicts when the days differ, equivalent (or the amounts' relation) when
     they match. Claims with neither an amount nor a day are left to the model.
 
-    >>> compare(claim_sunday, claim_monday).relation
-    <Relation.contradicts: 'contradicts'>
+    Example: "Dimanche, Microsoft a annoncé" vs "en s'engageant lundi à investir 4 milliards
+    d'euros" (both about Microsoft) gives ``contradicts``; "plus de 1,2 milliard d'euros" vs
+    "1,2 milliard d'euros" gives ``compatible``.
     """
 
     def judged(relation: Relation, rationale: str) -> PairJudgement:
@@ -651,9 +668,10 @@ def build_facts(
     """Group claims into facts: connected components over equivalent, compatible and contradicts
     judgements; every other claim is a fact of its own.
 
-    The reference member is the one with the most equivalent/compatible edges (ties: smallest claim
-    id); a member's relation is its judgement with the reference, else ``contradicts`` if a
-    contradiction touches it, else ``compatible``. Verdict: ``conflicting`` if any contradiction
+    The reference member is an undisputed one (touched by no contradiction) when there is one, with
+    the most equivalent/compatible edges (ties: smallest claim id); it gives the fact its statement and facet; another member's relation is ``contradicts``
+    if a contradiction touches it, else its judgement with the reference, else ``compatible``
+    (linked through other members). Verdict: ``conflicting`` if any contradiction
     lies inside, else ``corroborated`` with two or more distinct origins, else ``single_source``.
     Facts come conflicting first, then corroborated, then single-source; larger first, then by id.
     """
@@ -686,24 +704,27 @@ def build_facts(
         members = set(ids)
         inner = [j for j in edges if j.a in members and j.b in members]
 
+        def disputed(cid: str) -> bool:
+            return any(j.relation == Relation.contradicts for j in edges_of[cid])
+
         def agreeing(cid: str) -> int:
             return sum(1 for j in edges_of[cid] if j.relation != Relation.contradicts)
 
-        reference = min(ids, key=lambda cid: (-agreeing(cid), cid))
+        # An undisputed member states the fact best; among those, the best connected one.
+        reference = min(ids, key=lambda cid: (disputed(cid), -agreeing(cid), cid))
         fact_members: list[FactMember] = []
         for cid in ids:
+            direct = next((j for j in edges_of[cid] if {j.a, j.b} == {cid, reference}), None)
             if cid == reference:
                 relation = Relation.equivalent
+            elif disputed(cid):
+                # A conflict must show on the members that take part in it, even when each of
+                # them agrees with the reference (Sunday vs Monday, both "4 milliards").
+                relation = Relation.contradicts
+            elif direct is not None:
+                relation = direct.relation
             else:
-                direct = next(
-                    (j for j in edges_of[cid] if {j.a, j.b} == {cid, reference}), None
-                )
-                if direct is not None:
-                    relation = direct.relation
-                elif any(j.relation == Relation.contradicts for j in edges_of[cid]):
-                    relation = Relation.contradicts
-                else:
-                    relation = Relation.compatible
+                relation = Relation.compatible
             claim = by_id[cid]
             fact_members.append(
                 FactMember(
@@ -746,9 +767,10 @@ def verify(
 
     Undecided pairs with no model make no judgement and link nothing.
 
-    >>> facts, judgements, stats = verify(extraction.articles)
-    >>> facts[0].verdict
-    <Verdict.conflicting: 'conflicting'>
+    Example::
+
+        facts, judgements, stats = verify(extraction.articles, llm)
+        conflicts = [f for f in facts if f.verdict == Verdict.conflicting]  # they come first
     """
     claims = [c for ac in articles for c in ac.claims]
     article_of = {ac.article.id: ac.article for ac in articles}
@@ -819,4 +841,24 @@ def check_report(
         usage=usage,
         model=model,
         prompts=prompt_hashes,
+    )
+
+
+def build_report(extraction: Extraction, llm: LLM | None = None, *, adjudicate: bool = True) -> Report:
+    """Cross-check an :class:`~recoupe.models.Extraction` into a :class:`Report`, keeping its
+    failures, usage (shared with ``llm``, so adjudication calls are counted too), model and prompt
+    hashes.
+
+    Example::
+
+        report = build_report(extract_articles(articles, llm), llm)
+    """
+    return check_report(
+        extraction.articles,
+        llm,
+        usage=extraction.usage,
+        model=extraction.model,
+        prompts=extraction.prompts,
+        failures=extraction.failures,
+        adjudicate=adjudicate,
     )

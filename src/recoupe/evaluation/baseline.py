@@ -14,7 +14,8 @@ from ..normalize import find_location, guess_modality, main_quantity, parse_quan
 
 __all__ = ["baseline_claims", "has_named_entity"]
 
-_WORD = re.compile(r"[^\W\d_][\w’'-]*")
+# Words split at apostrophes too, so that "d’Amazon" yields "Amazon".
+_WORD = re.compile(r"[^\W\d_][\w-]*")
 # A capital right after these starts a quoted or introduced sentence, not a name.
 _OPENERS = ("«", "“", '"', ":", "—", "–", "(", "[")
 

@@ -7,9 +7,11 @@ The rule, in plain words:
 
    - **span overlap**: the length of the intersection of the two half-open character spans divided
      by the length of their union (0 when the predicted claim has no span, i.e. was not grounded);
-   - **text similarity**: rapidfuzz ``token_set_ratio`` of the two claim texts, after folding
+   - **text similarity**: rapidfuzz ``token_sort_ratio`` of the two claim texts, after folding
      (lower case, typographic apostrophes, guillemets and spaces folded, punctuation dropped),
-     divided by 100;
+     divided by 100. It is symmetric on purpose: a whole sentence copied as a "claim" is not
+     judged identical to the one atomic gold claim whose words it contains (``token_set_ratio``
+     would give it 1.0);
    - **quantity agreement**, only when both claims carry a quantity: 1 when some value of the one
      (its value or one of its currency equivalents) is within 1 % of some value of the other,
      else 0.
@@ -101,8 +103,8 @@ def fold_text(text: str) -> str:
 
 
 def text_similarity(a: str, b: str) -> float:
-    """rapidfuzz ``token_set_ratio`` of the folded texts, in [0, 1]."""
-    return fuzz.token_set_ratio(fold_text(a), fold_text(b)) / 100.0
+    """rapidfuzz ``token_sort_ratio`` of the folded texts, in [0, 1]."""
+    return fuzz.token_sort_ratio(fold_text(a), fold_text(b)) / 100.0
 
 
 def values_agree(a: float, b: float, tolerance: float = VALUE_TOLERANCE) -> bool:
