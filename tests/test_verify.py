@@ -139,7 +139,8 @@ def test_selon_reuters_and_via_reuters_are_one_origin():
 def test_sentence_attribution_beats_the_article_default():
     assert claim_origin(MS_BLOOMBERG, ARTICLES["001"]) == "Bloomberg"  # "écrit Bloomberg"
     elysee = grounded("002", "ce sommet donnera lieu à plus de 15 milliards d’euros", subject="Choose France")
-    assert claim_origin(elysee, ARTICLES["002"]) == "Elysée"  # "Selon L'Elysée" beats the AOF tag
+    # "Selon L'Elysée" names a claimant, not a news organisation: the AOF wire stays the origin
+    assert claim_origin(elysee, ARTICLES["002"]) == "AOF"
     assert claim_origin(AMAZON_AOF, ARTICLES["002"]) == "AOF"
     no_source = grounded("001", "Microsoft investira 4 milliards d'euros")
     assert claim_origin(no_source, ARTICLES["001"]) == f"article:{ARTICLES['001'].id}"

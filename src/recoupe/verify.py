@@ -112,13 +112,24 @@ _AGENCIES = {
     "belga": "Belga",
     "ats": "ATS",
     "xinhua": "Xinhua",
+    # outlets that others relay
+    "le monde": "Le Monde",
+    "les echos": "Les Echos",
+    "le figaro": "Le Figaro",
+    "financial times": "Financial Times",
+    "the wall street journal": "The Wall Street Journal",
+    "wall street journal": "The Wall Street Journal",
+    "the new york times": "The New York Times",
+    "cnbc": "CNBC",
+    "bfm business": "BFM Business",
 }
 _AGENCY_ALTERNATION = "|".join(
     sorted((re.escape(name) for name in _AGENCIES if not name.startswith("l'")), key=len, reverse=True)
 )
 _APOS = "['’]"
 # A cue word (any case) then a capitalised name: "selon Reuters", "d'après l'AFP", "écrit
-# Bloomberg", "according to Reuters". Any named source counts ("selon L'Elysée").
+# Bloomberg", "according to Reuters". Only news organisations are origins: "selon L'Elysée" names a
+# claimant, and the outlet that reports it stays the origin.
 _NAME = r"(?P<who>[A-ZÉÈ][\w’'&-]*(?:[ \u00a0](?:[A-ZÉÈ][\w’'&-]*))*)"
 _ARTICLE = rf"(?:l{_APOS}\s*|la\s+|le\s+|les\s+|the\s+)?"
 _ATTRIBUTION = re.compile(
@@ -187,7 +198,7 @@ def _sentence_attribution(claim: Claim, text: str) -> str | None:
     """An attribution in the claim's own sentence, the one nearest the quote."""
     window, q_start, q_end = _sentence_around(claim, text)
     best: tuple[int, str] | None = None
-    candidates = [(m.start(), m.end(), m.group("who")) for m in _ATTRIBUTION.finditer(window)]
+    candidates = [(m.start(), m.end(), m.group("who")) for m in _ATTRIBUTION.finditer(window) if _agency(m.group("who"))]
     candidates += [(m.start(), m.end(), m.group("who")) for m in _RELAY.finditer(window) if _agency(m.group("who"))]
     candidates += [(m.start(), m.end(), m.group("who")) for m in _WIRE_TAG.finditer(window)]
     for m_start, m_end, who in candidates:
