@@ -27,6 +27,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         cache_dir=Path(args.cache_dir) if getattr(args, "cache_dir", None) else None,
         concurrency=getattr(args, "concurrency", None),
         use_cache=False if getattr(args, "no_cache", False) else None,
+        timeout=getattr(args, "timeout", None),
+        max_retries=getattr(args, "max_retries", None),
     )
 
 
@@ -36,6 +38,8 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dir", help="response cache folder (env RECOUPE_CACHE_DIR)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the response cache")
     p.add_argument("--concurrency", type=int, help="requests in flight (env RECOUPE_CONCURRENCY)")
+    p.add_argument("--timeout", type=float, help="seconds to wait for one model answer (default 300)")
+    p.add_argument("--max-retries", type=int, help="transport retries per call (default 4)")
 
 
 class _Progress:
@@ -180,7 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="score extraction and cross-checking against the gold annotations")
     p.add_argument("--backend", default="embedded", help="cassette folder under eval/cassettes/ (default: embedded)")
-    p.add_argument("--record", action="store_true", help="call the configured endpoint and record its answers")
+    p.add_argument("--record", action="store_true", help="record the missing answers against the configured endpoint")
+    p.add_argument("--refresh", action="store_true", help="record every answer afresh")
     p.add_argument("--eval-dir", default="eval", help="folder holding gold/, cassettes/ and results/")
     p.add_argument("--seeds", default="seeds", help="folder of the seed articles")
     p.add_argument("--no-save", action="store_true", help="do not write a result file")

@@ -53,13 +53,17 @@ def _recorder() -> vcr.VCR:
 
 
 @contextlib.contextmanager
-def cassette(path: Path, *, record: bool = False) -> Iterator[Any]:
-    """Replay (``record=False``: no network, a missing answer fails) or record afresh."""
+def cassette(path: Path, *, record: bool = False, refresh: bool = False) -> Iterator[Any]:
+    """Replay a recording (the default: no network, a request it does not hold fails).
+
+    ``record=True`` records a cassette that does not exist yet and replays one that does;
+    ``refresh=True`` records it afresh.
+    """
     path = Path(path)
-    if record:
+    if record or refresh:
         path.parent.mkdir(parents=True, exist_ok=True)
+    if refresh:
         path.unlink(missing_ok=True)
-    with _recorder().use_cassette(
-        str(path), record_mode="all" if record else "none", allow_playback_repeats=False
-    ) as cas:
+    mode = "all" if refresh else ("once" if record else "none")
+    with _recorder().use_cassette(str(path), record_mode=mode, allow_playback_repeats=False) as cas:
         yield cas

@@ -194,6 +194,13 @@ _JS = """
     if (item) { show(item.getAttribute('data-show-claim')); }
   });
   document.getElementById('fact-close').addEventListener('click', function () { panel.hidden = true; });
+  // Deep link: report.html#claim=<id> opens that claim's fact (shareable, and testable headless).
+  function fromHash() {
+    var m = /^#claim=(.+)$/.exec(window.location.hash);
+    if (m) show(decodeURIComponent(m[1]));
+  }
+  window.addEventListener('hashchange', fromHash);
+  fromHash();
 })();
 """
 

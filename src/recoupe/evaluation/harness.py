@@ -52,9 +52,9 @@ def _dataset_hash(seeds: Path) -> str:
     return digest.hexdigest()
 
 
-def _replayed(path: Path, record: bool, fn: Any) -> Any:
+def _replayed(path: Path, record: bool | str, fn: Any) -> Any:
     try:
-        with cassette(path, record=record):
+        with cassette(path, record=bool(record), refresh=record == "refresh"):
             return fn()
     except RecordingMissingError as exc:
         raise RecordingMissingError(
@@ -83,9 +83,13 @@ def run_eval(
     settings: Settings,
     *,
     backend: str = "embedded",
-    record: bool = False,
+    record: bool | str = False,
 ) -> dict[str, Any]:
-    """Run every system and return the result document (also what ``eval/results/`` holds)."""
+    """Run every system and return the result document (also what ``eval/results/`` holds).
+
+    ``record=False`` replays the recordings; ``True`` records the missing ones against the
+    configured endpoint; ``"refresh"`` records them all afresh.
+    """
     gold = load_gold(eval_dir / "gold", seeds)
     articles = [a for a in load_articles(seeds) if a.id in gold.articles]
     cassettes = eval_dir / "cassettes" / backend
@@ -238,11 +242,15 @@ def format_table(result: dict[str, Any]) -> str:
 def run_eval_cli(args: argparse.Namespace) -> int:
     eval_dir = Path(args.eval_dir)
     overrides = {"model": args.model, "base_url": args.base_url}
-    settings = Settings.from_env(**overrides) if args.record else Settings(
+    record: bool | str = "refresh" if args.refresh else bool(args.record)
+    settings = Settings.from_env(**overrides) if record else Settings(
         model=args.model or _recorded_model(eval_dir, args.backend), base_url=args.base_url
     )
     started = time.monotonic()
-    result = run_eval(eval_dir, Path(args.seeds), settings, backend=args.backend, record=args.record)
+    result = run_eval(eval_dir, Path(args.seeds), settings, backend=args.backend, record=record)
+    if record:
+        meta = eval_dir / "cassettes" / args.backend / "backend.json"
+        meta.write_text(json.dumps({"model": settings.model}, indent=2) + "\n", encoding="utf-8")
     print(format_table(result))
     print(f"\n{'recorded' if args.record else 'replayed'} in {time.monotonic() - started:.1f} s", file=sys.stderr)
     if not args.no_save:
