@@ -112,26 +112,48 @@ class LLM:
         self.usage = usage if usage is not None else Usage()
         self._lock = threading.Lock()
         self._local = threading.local()
-        if replay_only:
-            base_url = REPLAY_BASE_URL if settings.base_url is None else settings.base_url
-        elif settings.base_url is None:
-            from .embedded import embedded_server
-
-            base_url = embedded_server(parallel=max(1, min(settings.concurrency, 4))).base_url
-        else:
-            base_url = settings.base_url
-        self.base_url = base_url
-        self._openai = openai.OpenAI(
-            base_url=base_url,
-            api_key=settings.api_key or "not-needed",
-            timeout=settings.timeout,
-            max_retries=0,  # tenacity owns transport retries
-            http_client=http_client,
-        )
-        self._client = instructor.from_openai(self._openai, mode=instructor.Mode.JSON_SCHEMA)
-        self._client.on("completion:response", self._on_response)
-        self._client.on("parse:error", self._on_parse_error)
+        self._replay_only = replay_only
+        self._http_client = http_client
+        self._base_url: str | None = None
+        self._openai: openai.OpenAI | None = None
+        self._instructor: instructor.Instructor | None = None
         self.cache = ResponseCache(settings.resolved_cache_dir) if settings.use_cache else None
+
+    @property
+    def base_url(self) -> str:
+        """The endpoint; the embedded server is started here, on first need, not before: a run
+        answered entirely from the cache never loads the model."""
+        if self._base_url is None:
+            with self._lock:
+                if self._base_url is None:
+                    if self._replay_only:
+                        url = self.settings.base_url or REPLAY_BASE_URL
+                    elif self.settings.base_url is None:
+                        from .embedded import embedded_server
+
+                        url = embedded_server(parallel=max(1, min(self.settings.concurrency, 4))).base_url
+                    else:
+                        url = self.settings.base_url
+                    self._base_url = url
+        return self._base_url
+
+    def _client(self) -> instructor.Instructor:
+        if self._instructor is None:
+            base_url = self.base_url
+            with self._lock:
+                if self._instructor is None:
+                    self._openai = openai.OpenAI(
+                        base_url=base_url,
+                        api_key=self.settings.api_key or "not-needed",
+                        timeout=self.settings.timeout,
+                        max_retries=0,  # tenacity owns transport retries
+                        http_client=self._http_client,
+                    )
+                    client = instructor.from_openai(self._openai, mode=instructor.Mode.JSON_SCHEMA)
+                    client.on("completion:response", self._on_response)
+                    client.on("parse:error", self._on_parse_error)
+                    self._instructor = client
+        return self._instructor
 
     # -- hooks -----------------------------------------------------------------------------------
     def _on_response(self, response: Any) -> None:
@@ -230,6 +252,7 @@ class LLM:
             ),
             stop=tenacity.stop_after_attempt(self.settings.max_reasks + 1),
         )
+        client = self._client()
         extra: dict[str, Any] = {}
         body = self.settings.request_extra_body()
         if body:
@@ -238,7 +261,7 @@ class LLM:
             for attempt in transport:
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
-                    return self._client.chat.completions.create(
+                    return client.chat.completions.create(
                         model=self.settings.model,
                         messages=messages,  # type: ignore[arg-type]
                         response_model=response_model,
@@ -282,7 +305,8 @@ class LLM:
     def close(self) -> None:
         if self.cache is not None:
             self.cache.close()
-        self._openai.close()
+        if self._openai is not None:
+            self._openai.close()
 
 
 def _describe(exc: BaseException | None) -> str:
