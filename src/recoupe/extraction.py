@@ -11,7 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from .articles import iter_articles
 from .chunking import make_chunks, split_sentences
 from .errors import ArticleError, LLMError, RecoupeError, TruncatedOutputError
-from .grounding import ground_quote
+from rapidfuzz import fuzz
+
+from .grounding import Grounding, ground_quote
 from .llm import LLM, run_concurrently
 from .models import (
     Alignment,
@@ -21,10 +23,11 @@ from .models import (
     Claim,
     Extraction,
     Failure,
+    Quantity,
     Sentence,
     Span,
 )
-from .normalize import find_location, fold, guess_modality, main_quantity, parse_time
+from .normalize import find_location, fold, guess_modality, main_quantity, parse_quantities, parse_time
 from .prompting import load_prompt
 from .settings import Settings
 
@@ -86,6 +89,89 @@ def _sentence_for(span: Span, sentences: Sequence[Sentence]) -> Sentence | None:
     return None
 
 
+def _one_sentence(grounding: Grounding, claim: str, sentences: Sequence[Sentence], text: str) -> Grounding:
+    """A quote that runs over several sentences is clipped to the one that best supports the claim:
+    a claim is atomic, and its evidence is the shortest span that states it."""
+    span = grounding.span
+    assert span is not None
+    inside = [s for s in sentences if s.span.start < span.end and span.start < s.span.end]
+    if len(inside) <= 1:
+        return grounding
+    best = max(inside, key=lambda s: (fuzz.token_set_ratio(fold(claim), fold(s.text)), -s.index))
+    start, end = max(span.start, best.span.start), min(span.end, best.span.end)
+    if end - start < MIN_QUOTE_CHARS:
+        return grounding
+    return Grounding(Span(start=start, end=end), grounding.alignment, grounding.score)
+
+
+def _dedupe(claims: list[Claim]) -> list[Claim]:
+    """Drop a claim that repeats an earlier one of the same article: nearly the same evidence and
+    nearly the same wording (a small model often says one thing twice)."""
+    kept: list[Claim] = []
+    for claim in claims:
+        duplicate = False
+        for other in kept:
+            if claim.span is None or other.span is None:
+                continue
+            overlap = claim.span.overlap(other.span) / max(1, max(len(claim.span), len(other.span)))
+            if overlap >= 0.8 and fuzz.token_sort_ratio(fold(claim.text), fold(other.text)) >= 85:
+                duplicate = True
+                break
+        if not duplicate:
+            kept.append(claim)
+    return kept
+
+
+def _same_amount(a: Quantity, b: Quantity) -> bool:
+    values = [b.value, *(e.value for e in b.equivalents)]
+    return a.unit == b.unit and any(abs(a.value - v) <= 0.005 * max(abs(a.value), 1.0) for v in values)
+
+
+def coverage_claims(
+    article: Article, sentences: Sequence[Sentence], chunks: Sequence[Chunk], claims: Sequence[Claim]
+) -> list[Claim]:
+    """Claims for the numbers and dates the model left out, so that none is silently lost.
+
+    For each target sentence that states a quantity no model claim of that sentence carries, or a
+    number or date while no model claim comes from it at all, the sentence itself becomes a claim
+    (``method="rule"``), grounded exactly, its fields read from it by the code.
+    """
+    language = (article.language or "fr")[:2]
+    added: list[Claim] = []
+    for chunk in chunks:
+        for i in chunk.sentence_indexes:
+            sentence = sentences[i]
+            inside = [
+                c for c in claims
+                if c.span is not None and c.span.start < sentence.span.end and sentence.span.start < c.span.end
+            ]
+            quantities = parse_quantities(sentence.text, language)
+            time = parse_time(sentence.text, article.published)
+            carried = [c.quantity for c in inside if c.quantity is not None]
+            missing = [q for q in quantities if not any(_same_amount(q, c) for c in carried)]
+            if not missing and (inside or not (quantities or time)):
+                continue
+            quantity = missing[0] if missing else (quantities[0] if quantities else None)
+            added.append(
+                Claim(
+                    id=Claim.make_id(article.id, sentence.text, sentence.text),
+                    article_id=article.id,
+                    text=sentence.text,
+                    quote=sentence.text,
+                    span=sentence.span.model_copy(),
+                    alignment=Alignment.exact,
+                    claimant=_sentence_attribution(sentence.text),
+                    quantity=quantity,
+                    time=time,
+                    location=find_location(sentence.text),
+                    modality=guess_modality(sentence.text, sentence.text),
+                    chunk_index=chunk.index,
+                    method="rule",
+                )
+            )
+    return added
+
+
 def build_claim(
     article: Article,
     draft: ClaimDraft,
@@ -94,14 +180,18 @@ def build_claim(
 ) -> Claim:
     """Ground a draft in the article and fill what the code can compute."""
     text = article.text
-    grounding = ground_quote(draft.quote, text, within=chunk.target)
+    # Claims come from the target sentences only: a quote found only in the context or elsewhere
+    # in the article is not this chunk's claim.
+    grounding = ground_quote(draft.quote, text, within=chunk.target, only_within=True)
     if grounding.span is not None and len(grounding.span) < MIN_QUOTE_CHARS:
         grounding = ground_quote("", text)
     if grounding.span is None and draft.claim:
         # A weak model often copies the sentence into the claim instead of the quote.
-        fallback = ground_quote(draft.claim, text, within=chunk.target)
+        fallback = ground_quote(draft.claim, text, within=chunk.target, only_within=True)
         if fallback.span is not None and len(fallback.span) >= MIN_QUOTE_CHARS:
             grounding = fallback
+    if grounding.span is not None:
+        grounding = _one_sentence(grounding, draft.claim, sentences, text)
     language = (article.language or "fr")[:2]
     if grounding.span is None:
         quote = draft.quote.strip()
@@ -155,8 +245,19 @@ def _extract_chunk(llm: LLM, article: Article, chunk: Chunk, sentences: Sequence
         return drafts
 
 
-def extract_with(llm: LLM, article: Article, *, keep_ungrounded: bool = False) -> ArticleClaims:
-    """Extract the claims of one article with an existing :class:`LLM`."""
+def _position(claim: Claim) -> tuple[int, int, int]:
+    span = claim.span
+    return (span.start, span.end, 0 if claim.method == "model" else 1) if span else (1 << 62, 0, 0)
+
+
+def extract_with(
+    llm: LLM, article: Article, *, keep_ungrounded: bool = False, fill_gaps: bool = True
+) -> ArticleClaims:
+    """Extract the claims of one article with an existing :class:`LLM`.
+
+    With ``fill_gaps`` (the default) a number or date the model left out becomes a sentence-level
+    claim (``method="rule"``); see :func:`coverage_claims`.
+    """
     sentences = split_sentences(article.text, article.language)
     chunks = make_chunks(article, sentences)
     grounded: list[Claim] = []
@@ -171,7 +272,9 @@ def extract_with(llm: LLM, article: Article, *, keep_ungrounded: bool = False) -
                 continue
             seen.add(claim.id)
             (ungrounded if claim.alignment is Alignment.none else grounded).append(claim)
-    grounded.sort(key=lambda c: (c.span.start if c.span else 0, c.span.end if c.span else 0))
+    grounded = _dedupe(sorted(grounded, key=_position))
+    if fill_gaps:
+        grounded = sorted(grounded + coverage_claims(article, sentences, chunks, grounded), key=_position)
     return ArticleClaims(
         article=article,
         claims=grounded + (ungrounded if keep_ungrounded else []),

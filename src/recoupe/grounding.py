@@ -95,10 +95,11 @@ def _ground_in(quote: str, text: str, window: Span) -> Grounding | None:
     return Grounding(Span(start=start, end=end), Alignment.fuzzy, float(result.score))
 
 
-def ground_quote(quote: str, text: str, within: Span | None = None) -> Grounding:
+def ground_quote(quote: str, text: str, within: Span | None = None, *, only_within: bool = False) -> Grounding:
     """Find ``quote`` in ``text``: exact, then up to typography, then fuzzy (score ≥ threshold).
 
-    ``within`` is searched first (the chunk's target sentences), then the whole text. The returned
+    ``within`` is searched first (the chunk's target sentences), then the whole text unless
+    ``only_within`` is set. The returned
     span satisfies ``text[span.start:span.end]`` being the article's own wording of the quote.
 
     >>> g = ground_quote("l'est de la France", "construit dans l’est de la France.")
@@ -109,7 +110,8 @@ def ground_quote(quote: str, text: str, within: Span | None = None) -> Grounding
     if not quote:
         return Grounding(None, Alignment.none, 0.0)
     windows = [within] if within is not None else []
-    windows.append(Span(start=0, end=len(text)))
+    if within is None or not only_within:
+        windows.append(Span(start=0, end=len(text)))
     for window in windows:
         grounding = _ground_in(quote, text, window)
         if grounding is not None:

@@ -128,6 +128,10 @@ class Claim(_Model):
     location: str | None = None
     modality: Modality = Modality.reported_fact
     chunk_index: int | None = None
+    method: Literal["model", "rule"] = Field(
+        default="model",
+        description="'rule': added by the code for a sentence whose number or date no model claim carried",
+    )
 
     @staticmethod
     def make_id(article_id: str, text: str, quote: str) -> str:

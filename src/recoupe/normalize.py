@@ -215,8 +215,13 @@ def parse_quantities(text: str, language: str = "fr") -> list[Quantity]:
 
 
 def main_quantity(quote: str, claim_text: str = "", language: str = "fr") -> Quantity | None:
-    """The quantity a claim is about: the quote's quantity that the claim text also states, else
-    the quote's first quantity. The claim text never supplies a value the quote lacks."""
+    """The quantity a claim is about: the quote's quantity that the claim text also states; else,
+    when the claim states a number or the quote holds only one, the quote's first quantity. The
+    claim text never supplies a value the quote lacks (the model misreads amounts).
+
+    >>> main_quantity("Microsoft (-0,38% à 413,16 dollars) et Amazon ont dévoilé", "Ils ont dévoilé des investissements.") is None
+    True
+    """
     in_quote = parse_quantities(quote, language)
     if not in_quote:
         return None
@@ -225,7 +230,9 @@ def main_quantity(quote: str, claim_text: str = "", language: str = "fr") -> Qua
         for c in in_claim:
             if abs(q.value - c.value) <= 1e-9 * max(1.0, q.value) and q.unit == c.unit:
                 return q
-    return in_quote[0]
+    if in_claim or len(in_quote) == 1 or not claim_text:
+        return in_quote[0]
+    return None
 
 
 # -- time ---------------------------------------------------------------------------------------

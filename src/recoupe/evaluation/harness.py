@@ -114,6 +114,13 @@ def run_eval(
             "extract_usage": _usage(extract_usage),
             "seconds": round(time.monotonic() - started, 2) if record else None,
         }
+        # what the model alone contributes: the same run without the code's gap-filling claims
+        model_only = [
+            ac.model_copy(update={"claims": [c for c in ac.claims if c.method == "model"]}) for ac in extracted
+        ]
+        systems["recoupe-model-only"] = {
+            "extraction": score_extraction(model_only, gold, _matches(model_only, gold)).model_dump(mode="json"),
+        }
         # oracle: the verifier alone, on the gold claims
         gold_claims = gold.to_claims()
         oracle_input = [ArticleClaims(article=a, claims=gold_claims.get(a.id, [])) for a in articles]
@@ -192,10 +199,10 @@ def format_table(result: dict[str, Any]) -> str:
     """A terminal table: P/R/F1 per seed and overall, grounding, cross-check scores, per system."""
     lines = [f"backend {result['backend']}  model {result['model']}  gold {result['gold_hash'][:12]}"]
     systems = result["systems"]
-    extraction_systems = [s for s in ("recoupe", "baseline", "langextract") if s in systems]
+    extraction_systems = [s for s in ("recoupe", "recoupe-model-only", "baseline", "langextract") if s in systems]
     lines.append("")
     lines.append("Extraction (precision / recall / F1)")
-    header = f"{'article':<24}" + "".join(f"{s:>24}" for s in extraction_systems)
+    header = f"{'article':<24}" + "".join(f"{s[:22]:>24}" for s in extraction_systems)
     lines.append(header)
     first = systems[extraction_systems[0]]["extraction"]
     for art in first["articles"]:
@@ -217,7 +224,7 @@ def format_table(result: dict[str, Any]) -> str:
         g = systems[s]["extraction"]["grounding"]
         sh = g["shares"]
         lines.append(
-            f"  {s:<12} {g['total']:>4} claims  exact {_f(sh.get('exact'))}  normalized {_f(sh.get('normalized'))}  "
+            f"  {s:<19} {g['total']:>4} claims  exact {_f(sh.get('exact'))}  normalized {_f(sh.get('normalized'))}  "
             f"fuzzy {_f(sh.get('fuzzy'))}  none {_f(sh.get('none'))}"
         )
     lines.append("")

@@ -1,0 +1,511 @@
+"""Throughput benchmark: recoupe (extract + cross-check) and LangExtract against a loopback stub.
+
+    python benchmarks/throughput.py [--sizes 10 100 1000] [--latency 0.2] [--concurrency 16]
+                                    [--out benchmarks/results/throughput.json] [--skip-langextract]
+
+A stub OpenAI-compatible server (``benchmarks/stub_server.py``) runs in its own process and answers
+every request after ``--latency`` seconds with a minimal schema-valid answer. For every corpus size
+(``benchmarks/synthetic_corpus.py``: deterministic French business news), each of these runs in a
+fresh Python process, so that peak memory is that of one run:
+
+* ``check``: ``recoupe.check(articles, Settings(concurrency=C, use_cache=False, ...))``, extraction
+  then cross-checking (pairing, rules, model adjudication of the undecided pairs);
+* ``extract``: ``recoupe.extract(...)``, extraction only;
+* ``langextract``: LangExtract 1.7.1 on the same stub, corpus and concurrency (``max_workers=C``,
+  ``batch_length=max(C, --lx-batch-length)``), set up as ``recoupe eval`` sets it up otherwise.
+
+Measured: wall time, model calls and tokens by stage, peak RSS, the process CPU time, and the
+floor ``K * latency / C`` (K model calls) that no client can beat with C requests in flight.
+See ``benchmarks/README.md`` for how to read the numbers.
+
+``--profile N`` instead runs ``check`` on N articles under cProfile (concurrency 1, so that every
+call is in the profiled thread) and prints where the CPU time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+import urllib.request
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_OUT = HERE / "results" / "throughput.json"
+RESULT_PREFIX = "RESULT "
+MODES = ("check", "extract", "langextract")
+
+
+# -- helpers shared by the parent and the workers ------------------------------------------------
+def _control(base_url: str, command: str) -> dict[str, Any]:
+    """Ask the stub for its counters (``__stats__``) or to reset them (``__reset__``)."""
+    body = json.dumps({"model": command, "messages": []}).encode()
+    request = urllib.request.Request(
+        base_url.rstrip("/") + "/chat/completions", data=body, headers={"content-type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback only
+        payload = json.loads(response.read())
+    return json.loads(payload["choices"][0]["message"]["content"])
+
+
+def _peak_rss_mb() -> float:
+    # ru_maxrss is in KiB on Linux, in bytes on macOS.
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(rss / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+
+
+def _rel(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def _version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+# -- workers ---------------------------------------------------------------------------------------
+def _settings(base_url: str, concurrency: int) -> Any:
+    from recoupe import Settings
+
+    return Settings(model="stub", base_url=base_url, concurrency=concurrency, use_cache=False, timeout=30)
+
+
+def _chunk_stats(articles: list[Any]) -> dict[str, int]:
+    from recoupe.chunking import make_chunks
+
+    counts = [len(make_chunks(a)) for a in articles]
+    return {"chunks": sum(counts), "max_chunks_per_article": max(counts, default=0)}
+
+
+class _Timed:
+    """Wraps a module-level function to add up its wall and CPU time (called from one thread)."""
+
+    def __init__(self, module: Any, name: str) -> None:
+        self.module, self.name, self.fn = module, name, getattr(module, name)
+        self.calls, self.wall, self.cpu = 0, 0.0, 0.0
+        setattr(module, name, self)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        w, c = time.perf_counter(), time.thread_time()
+        try:
+            return self.fn(*args, **kwargs)
+        finally:
+            self.calls += 1
+            self.wall += time.perf_counter() - w
+            self.cpu += time.thread_time() - c
+
+    def result(self) -> dict[str, Any]:
+        return {"calls": self.calls, "wall_s": round(self.wall, 3), "cpu_s": round(self.cpu, 3)}
+
+
+def _run_check(articles: list[Any], settings: Any) -> tuple[dict[str, Any], Any]:
+    import recoupe
+    import recoupe.verify as verify
+
+    timed = {name: _Timed(verify, name) for name in ("candidate_pairs", "compare", "build_facts")}
+    done: list[float] = []
+    t0 = time.perf_counter()
+    report = recoupe.check(articles, settings, on_done=lambda *_: done.append(time.perf_counter()))
+    wall = time.perf_counter() - t0
+    stages = report.usage.stages
+    verdicts: dict[str, int] = {}
+    for fact in report.facts:
+        verdicts[fact.verdict.value] = verdicts.get(fact.verdict.value, 0) + 1
+    extract_wall = (max(done) - t0) if done else 0.0
+    out = {
+        "wall_s": wall,
+        "phases": {
+            "extract_wall_s": round(extract_wall, 3),
+            "verify_wall_s": round(wall - extract_wall, 3),
+            **{name: t.result() for name, t in timed.items()},
+        },
+        "claims": report.pairing.claims,
+        "pairing": report.pairing.model_dump(),
+        "facts": len(report.facts),
+        "verdicts": verdicts,
+        "failures": len(report.failures),
+        "usage": {name: s.model_dump() for name, s in stages.items()},
+    }
+    return out, report
+
+
+def _run_extract(articles: list[Any], settings: Any) -> dict[str, Any]:
+    import recoupe
+
+    t0 = time.perf_counter()
+    extraction = recoupe.extract(articles, settings)
+    wall = time.perf_counter() - t0
+    return {
+        "wall_s": wall,
+        "claims": len(extraction.claims()),
+        "failures": len(extraction.failures),
+        "usage": {name: s.model_dump() for name, s in extraction.usage.stages.items()},
+    }
+
+
+def _run_langextract(articles: list[Any], settings: Any, base_url: str, batch_length: int) -> dict[str, Any]:
+    import langextract as lx
+
+    from recoupe.evaluation.langextract_baseline import langextract_kwargs
+
+    concurrency = settings.concurrency
+    kwargs = langextract_kwargs(settings, base_url)
+    kwargs["config"].provider_kwargs["max_workers"] = concurrency
+    kwargs["max_workers"] = concurrency
+    kwargs["batch_length"] = batch_length
+    documents = [lx.data.Document(text=a.text, document_id=a.id) for a in articles]
+    t0 = time.perf_counter()
+    annotated = list(lx.extract(documents, **kwargs))
+    wall = time.perf_counter() - t0
+    extractions = [e for doc in annotated for e in (doc.extractions or [])]
+    grounded = [e for e in extractions if e.char_interval is not None and e.char_interval.start_pos is not None]
+    return {
+        "wall_s": wall,
+        "documents": len(annotated),
+        "claims": len(grounded),
+        "extractions": len(extractions),
+        "params": {"max_workers": concurrency, "batch_length": batch_length,
+                   "max_char_buffer": kwargs["max_char_buffer"], "extraction_passes": kwargs["extraction_passes"]},
+    }
+
+
+def worker(args: argparse.Namespace) -> int:
+    """One measured run in this (fresh) process; prints one ``RESULT {json}`` line."""
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    import recoupe  # noqa: F401 - imported before the clock starts, as a long-lived service would
+    import recoupe.verify  # noqa: F401
+
+    from synthetic_corpus import make_corpus
+
+    if args.worker == "langextract":
+        import langextract  # noqa: F401
+
+    articles = make_corpus(args.n, seed=args.seed)
+    settings = _settings(args.base_url, args.concurrency)
+    chunking = _chunk_stats(articles) if args.worker != "langextract" else {}
+    _control(args.base_url, "__reset__")
+    rss_before = _peak_rss_mb()
+    cpu0 = time.process_time()
+    if args.worker == "check":
+        out, _ = _run_check(articles, settings)
+    elif args.worker == "extract":
+        out = _run_extract(articles, settings)
+    else:
+        out = _run_langextract(articles, settings, args.base_url, max(args.concurrency, args.lx_batch_length))
+    cpu = time.process_time() - cpu0
+    out.update(
+        mode=args.worker, n=args.n, concurrency=args.concurrency, latency=args.latency,
+        cpu_s=round(cpu, 3), rss_before_mb=rss_before, peak_rss_mb=_peak_rss_mb(),
+        stub=_control(args.base_url, "__stats__"), **chunking,
+    )
+    print(RESULT_PREFIX + json.dumps(out), flush=True)
+    return 0
+
+
+# -- derived numbers -------------------------------------------------------------------------------
+def _derive(run: dict[str, Any]) -> dict[str, Any]:
+    """Floor, ratio, per-article and per-claim numbers for one run."""
+    L, C, n = run["latency"], run["concurrency"], run["n"]
+    if run["mode"] == "langextract":
+        kinds = run["stub"]["kinds"].get("langextract", {})
+        by_stage = {"extract": kinds.get("calls", 0)}
+        prompt = kinds.get("prompt_tokens", 0)
+        completion = kinds.get("completion_tokens", 0)
+    else:
+        usage = run["usage"]
+        by_stage = {name: s["calls"] for name, s in usage.items()}
+        prompt = sum(s["prompt_tokens"] for s in usage.values())
+        completion = sum(s["completion_tokens"] for s in usage.values())
+    calls = sum(by_stage.values())
+    wall = run["wall_s"]
+    floor = calls * L / C
+    # Tighter: extraction and adjudication are two phases one after the other, and the chunks of
+    # one article are asked one after the other (LangExtract: batches of batch_length, in turn).
+    if run["mode"] == "langextract":
+        b = run["params"]["batch_length"]
+        full, rest = divmod(calls, b)
+        floor_sched = L * (full * math.ceil(b / C) + math.ceil(rest / C))
+    else:
+        kx, ka = by_stage.get("extract", 0), by_stage.get("adjudicate", 0)
+        floor_sched = L * (max(math.ceil(kx / C), run.get("max_chunks_per_article", 0)) + math.ceil(ka / C))
+    claims = run.get("claims") or 0
+    derived = {
+        "calls": calls,
+        "calls_by_stage": by_stage,
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "floor_s": round(floor, 3),
+        "floor_sched_s": round(floor_sched, 3),
+        "ratio": round(wall / floor, 3) if floor else None,
+        "ratio_sched": round(wall / floor_sched, 3) if floor_sched else None,
+        "over_floor_s": round(wall - floor, 3),
+        "articles_per_s": round(n / wall, 2) if wall else None,
+        "per_article": {
+            "calls": round(calls / n, 3) if n else None,
+            "prompt_tokens": round(prompt / n, 1) if n else None,
+            "completion_tokens": round(completion / n, 1) if n else None,
+            "claims": round(claims / n, 3) if n else None,
+            "cpu_ms": round(1000 * run["cpu_s"] / n, 2) if n else None,
+        },
+        "per_claim": {
+            "calls": round(calls / claims, 3) if claims else None,
+            "prompt_tokens": round(prompt / claims, 1) if claims else None,
+            "completion_tokens": round(completion / claims, 1) if claims else None,
+        },
+        "cpu_ms_per_call": round(1000 * run["cpu_s"] / calls, 2) if calls else None,
+    }
+    pairing = run.get("pairing")
+    if pairing:
+        c, allp = pairing["claims"], pairing["all_pairs"]
+        derived["pairing_ratios"] = {
+            "candidates_per_claim": round(pairing["candidate_pairs"] / c, 3) if c else None,
+            "adjudications_per_claim": round(pairing["sent_to_model"] / c, 3) if c else None,
+            "candidates_over_all_pairs": round(pairing["candidate_pairs"] / allp, 5) if allp else None,
+            "adjudications_over_all_pairs": round(pairing["sent_to_model"] / allp, 5) if allp else None,
+            "decided_by_rule_share": (round(pairing["decided_by_rule"] / pairing["candidate_pairs"], 3)
+                                      if pairing["candidate_pairs"] else None),
+        }
+    run["wall_s"] = round(wall, 3)
+    return derived
+
+
+# -- the parent ------------------------------------------------------------------------------------
+class Stub:
+    """The stub server in its own process."""
+
+    def __init__(self, latency: float) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(HERE / "stub_server.py"), "--latency", str(latency)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        line = self.process.stdout.readline() if self.process.stdout else ""
+        if not line.startswith("BASE_URL "):
+            self.close()
+            raise RuntimeError(f"the stub server did not start (said {line!r})")
+        self.base_url = line.split(" ", 1)[1].strip()
+
+    def close(self) -> None:
+        if self.process.stdin:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+def _run_worker(mode: str, n: int, base_url: str, args: argparse.Namespace) -> dict[str, Any]:
+    command = [
+        sys.executable, str(Path(__file__).resolve()), "--worker", mode, "--n", str(n),
+        "--base-url", base_url, "--concurrency", str(args.concurrency), "--latency", str(args.latency),
+        "--seed", str(args.seed), "--lx-batch-length", str(args.lx_batch_length),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=HERE)
+    results = [line for line in done.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
+    if done.returncode != 0 or not results:
+        tail = "\n".join(done.stderr.splitlines()[-30:])
+        raise RuntimeError(f"{mode} on {n} articles failed (exit {done.returncode}):\n{tail}")
+    run = json.loads(results[-1][len(RESULT_PREFIX):])
+    run["stderr_lines"] = len(done.stderr.splitlines())
+    return run
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    cells = [[_fmt(v) for v in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    line = lambda r: "  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(r, widths)))  # noqa: E731
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells])
+
+
+def format_tables(result: dict[str, Any]) -> str:
+    runs = result["runs"]
+    meta = result["meta"]
+    out = [
+        f"latency {meta['latency']} s, concurrency {meta['concurrency']}, "
+        f"{meta['cpu_count']} CPUs (load {meta['loadavg_at_start']}), python {meta['python']}",
+        "",
+        "Time (floor = calls x latency / concurrency; floor_sched adds the phase barrier and the "
+        "per-article chunk chain)",
+        _table(
+            ["size", "system", "wall s", "floor s", "ratio", "fl.sched", "ratio_s", "wall-floor", "cpu s",
+             "art/s", "peak inflight", "RSS MB"],
+            [[r["n"], r["mode"], r["wall_s"], r["floor_s"], r["ratio"], r["floor_sched_s"], r["ratio_sched"],
+              r["over_floor_s"], r["cpu_s"], r["articles_per_s"], r["stub"]["peak_in_flight"],
+              r["peak_rss_mb"]] for r in runs],
+        ),
+        "",
+        "Model calls and tokens",
+        _table(
+            ["size", "system", "calls", "extract", "adjud.", "prompt tok", "compl. tok", "claims",
+             "calls/art", "tok/art", "calls/claim", "tok/claim", "cpu ms/call"],
+            [[r["n"], r["mode"], r["calls"], r["calls_by_stage"].get("extract", 0),
+              r["calls_by_stage"].get("adjudicate", 0), r["prompt_tokens"], r["completion_tokens"],
+              r["claims"], r["per_article"]["calls"],
+              round((r["prompt_tokens"] + r["completion_tokens"]) / r["n"], 1),
+              r["per_claim"]["calls"],
+              round((r["prompt_tokens"] + r["completion_tokens"]) / r["claims"], 1) if r["claims"] else None,
+              r["cpu_ms_per_call"]] for r in runs],
+        ),
+    ]
+    checks = [r for r in runs if r["mode"] == "check"]
+    if checks:
+        out += [
+            "",
+            "Cross-checking (check runs)",
+            _table(
+                ["size", "claims", "all pairs", "candidates", "by rule", "to model", "cand/claim",
+                 "model/claim", "cand/all", "model/all", "pairing s", "compare s", "facts s",
+                 "extract s", "verify s"],
+                [[r["n"], r["pairing"]["claims"], r["pairing"]["all_pairs"], r["pairing"]["candidate_pairs"],
+                  r["pairing"]["decided_by_rule"], r["pairing"]["sent_to_model"],
+                  r["pairing_ratios"]["candidates_per_claim"], r["pairing_ratios"]["adjudications_per_claim"],
+                  r["pairing_ratios"]["candidates_over_all_pairs"],
+                  r["pairing_ratios"]["adjudications_over_all_pairs"],
+                  r["phases"]["candidate_pairs"]["wall_s"], r["phases"]["compare"]["wall_s"],
+                  r["phases"]["build_facts"]["wall_s"], r["phases"]["extract_wall_s"],
+                  r["phases"]["verify_wall_s"]] for r in checks],
+            ),
+        ]
+    sizes = sorted({r["n"] for r in runs})
+    by = {(r["n"], r["mode"]): r for r in runs}
+    rows = []
+    for n in sizes:
+        rx, lx = by.get((n, "extract")), by.get((n, "langextract"))
+        if rx and lx:
+            rows.append([n, rx["wall_s"], rx["calls"], rx["claims"], lx["wall_s"], lx["calls"], lx["claims"],
+                         round(lx["wall_s"] / rx["wall_s"], 2) if rx["wall_s"] else None])
+    if rows:
+        out += ["", "Extraction only: recoupe.extract vs LangExtract (same stub, corpus, concurrency)",
+                _table(["size", "recoupe s", "calls", "claims", "langextract s", "calls", "claims",
+                        "lx/recoupe"], rows)]
+    return "\n".join(out)
+
+
+def profile(args: argparse.Namespace) -> int:
+    """``check`` on ``args.profile`` articles under cProfile, concurrency 1."""
+    import cProfile
+    import io
+    import pstats
+
+    stub = Stub(args.latency)
+    try:
+        from synthetic_corpus import make_corpus
+
+        import recoupe  # noqa: F401
+        import recoupe.verify  # noqa: F401
+
+        articles = make_corpus(args.profile, seed=args.seed)
+        settings = _settings(stub.base_url, 1)
+        profiler = cProfile.Profile()
+        t0, c0 = time.perf_counter(), time.process_time()
+        profiler.enable()
+        out, _ = _run_check(articles, settings)
+        profiler.disable()
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    finally:
+        stub.close()
+    calls = sum(s["calls"] for s in out["usage"].values())
+    print(f"profile: {args.profile} articles, {calls} calls, wall {wall:.2f} s, cpu {cpu:.2f} s "
+          f"({1000 * cpu / max(calls, 1):.2f} ms CPU per call), latency {args.latency}")
+    print("phases:", json.dumps(out["phases"]))
+    stream = io.StringIO()
+    stats = pstats.Stats(profiler, stream=stream)
+    stats.sort_stats("cumulative").print_stats(45)
+    stats.sort_stats("tottime").print_stats(30)
+    text = stream.getvalue().replace(str(Path(sys.prefix)), "<venv>").replace(str(HERE.parent), "<repo>")
+    print(text)
+    if args.profile_out:
+        Path(args.profile_out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.profile_out).write_text(text)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="recoupe throughput benchmark against a loopback stub")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--latency", type=float, default=0.2, help="seconds the stub holds every answer")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--skip-langextract", action="store_true")
+    parser.add_argument("--seed", type=int, default=20250301, help="corpus seed")
+    parser.add_argument("--lx-batch-length", type=int, default=0,
+                        help="LangExtract batch_length (at least --concurrency; default: --concurrency)")
+    parser.add_argument("--profile", type=int, metavar="N", help="profile check on N articles instead")
+    parser.add_argument("--profile-out", type=Path, help="also write the profile text here")
+    parser.add_argument("--worker", choices=MODES, help=argparse.SUPPRESS)
+    parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--base-url", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.worker:
+        sys.path.insert(0, str(HERE))
+        return worker(args)
+    if args.profile:
+        sys.path.insert(0, str(HERE))
+        return profile(args)
+
+    modes = [m for m in MODES if not (args.skip_langextract and m == "langextract")]
+    if "langextract" in modes and _version("langextract") is None:
+        print("langextract is not installed: skipping it", file=sys.stderr)
+        modes.remove("langextract")
+    meta = {
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "latency": args.latency,
+        "concurrency": args.concurrency,
+        "sizes": args.sizes,
+        "seed": args.seed,
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+        "cpu_count": os.cpu_count(),
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
+        "versions": {name: _version(name) for name in ("recoupe", "openai", "instructor", "pydantic", "httpx",
+                                                        "langextract")},
+    }
+    result: dict[str, Any] = {"meta": meta, "runs": []}
+    stub = Stub(args.latency)
+    try:
+        for n in args.sizes:
+            for mode in modes:
+                started = time.perf_counter()
+                run = _run_worker(mode, n, stub.base_url, args)
+                run.update(_derive(run))
+                result["runs"].append(run)
+                print(f"  {mode:<11} n={n:<5} wall {run['wall_s']:.2f} s, floor {run['floor_s']:.2f} s, "
+                      f"ratio {_fmt(run['ratio'])}, {run['calls']} calls "
+                      f"({time.perf_counter() - started:.1f} s with start-up)", file=sys.stderr, flush=True)
+    finally:
+        stub.close()
+        if result["runs"]:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(format_tables(result))
+    print(f"\nwritten to {_rel(args.out)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
