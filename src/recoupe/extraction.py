@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -250,37 +251,70 @@ def _position(claim: Claim) -> tuple[int, int, int]:
     return (span.start, span.end, 0 if claim.method == "model" else 1) if span else (1 << 62, 0, 0)
 
 
+@dataclass
+class _Plan:
+    """An article split into sentences and chunks, and the drafts each chunk has brought back."""
+
+    article: Article
+    sentences: list[Sentence]
+    chunks: list[Chunk]
+    drafts: dict[int, list[ClaimDraft] | BaseException] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, article: Article) -> _Plan:
+        sentences = split_sentences(article.text, article.language)
+        return cls(article, sentences, make_chunks(article, sentences))
+
+    @property
+    def finished(self) -> bool:
+        return len(self.drafts) == len(self.chunks)
+
+    def error(self) -> BaseException | None:
+        for chunk in self.chunks:
+            outcome = self.drafts.get(chunk.index)
+            if isinstance(outcome, BaseException):
+                return outcome
+        return None
+
+    def assemble(self, *, keep_ungrounded: bool = False, fill_gaps: bool = True) -> ArticleClaims:
+        grounded: list[Claim] = []
+        ungrounded: list[Claim] = []
+        seen: set[str] = set()
+        for chunk in self.chunks:
+            drafts = self.drafts[chunk.index]
+            assert isinstance(drafts, list)
+            for draft in drafts:
+                if not draft.claim.strip() and not draft.quote.strip():
+                    continue
+                claim = build_claim(self.article, draft, chunk, self.sentences)
+                if claim.id in seen:
+                    continue
+                seen.add(claim.id)
+                (ungrounded if claim.alignment is Alignment.none else grounded).append(claim)
+        grounded = _dedupe(sorted(grounded, key=_position))
+        if fill_gaps:
+            extra = coverage_claims(self.article, self.sentences, self.chunks, grounded)
+            grounded = sorted(grounded + extra, key=_position)
+        return ArticleClaims(
+            article=self.article,
+            claims=grounded + (ungrounded if keep_ungrounded else []),
+            ungrounded=len(ungrounded),
+            ungrounded_claims=[] if keep_ungrounded else ungrounded,
+        )
+
+
 def extract_with(
     llm: LLM, article: Article, *, keep_ungrounded: bool = False, fill_gaps: bool = True
 ) -> ArticleClaims:
-    """Extract the claims of one article with an existing :class:`LLM`.
+    """Extract the claims of one article with an existing :class:`LLM`, chunk after chunk.
 
     With ``fill_gaps`` (the default) a number or date the model left out becomes a sentence-level
     claim (``method="rule"``); see :func:`coverage_claims`.
     """
-    sentences = split_sentences(article.text, article.language)
-    chunks = make_chunks(article, sentences)
-    grounded: list[Claim] = []
-    ungrounded: list[Claim] = []
-    seen: set[str] = set()
-    for chunk in chunks:
-        for draft in _extract_chunk(llm, article, chunk, sentences):
-            if not draft.claim.strip() and not draft.quote.strip():
-                continue
-            claim = build_claim(article, draft, chunk, sentences)
-            if claim.id in seen:
-                continue
-            seen.add(claim.id)
-            (ungrounded if claim.alignment is Alignment.none else grounded).append(claim)
-    grounded = _dedupe(sorted(grounded, key=_position))
-    if fill_gaps:
-        grounded = sorted(grounded + coverage_claims(article, sentences, chunks, grounded), key=_position)
-    return ArticleClaims(
-        article=article,
-        claims=grounded + (ungrounded if keep_ungrounded else []),
-        ungrounded=len(ungrounded),
-        ungrounded_claims=[] if keep_ungrounded else ungrounded,
-    )
+    plan = _Plan.of(article)
+    for chunk in plan.chunks:
+        plan.drafts[chunk.index] = _extract_chunk(llm, article, chunk, plan.sentences)
+    return plan.assemble(keep_ungrounded=keep_ungrounded, fill_gaps=fill_gaps)
 
 
 def extract_claims(article: Article, settings: Settings | None = None, *, llm: LLM | None = None) -> ArticleClaims:
@@ -319,22 +353,44 @@ def extract_articles(
             result.failures.append(Failure(source=item.source, stage="load", reason=item.reason))
             if on_done:
                 on_done(item, item)
-    for article, outcome in run_concurrently(lambda a: extract_with(llm, a), good, llm.settings.concurrency):
-        if isinstance(outcome, ArticleClaims):
-            done[article.id] = outcome
-        else:
-            if isinstance(outcome, LLMError):
-                reason = str(outcome)
-            elif isinstance(outcome, RecoupeError):
-                reason = str(outcome)
+    # Every chunk of every article goes through one pool, so that a long article and a short batch
+    # both keep ``concurrency`` requests in flight.
+    plans = {a.id: _Plan.of(a) for a in good}
+    tasks = [(plan, chunk) for plan in plans.values() for chunk in plan.chunks]
+
+    def finish(plan: _Plan) -> None:
+        article = plan.article
+        outcome: ArticleClaims | BaseException
+        error = plan.error()
+        if error is None:
+            try:
+                outcome = plan.assemble()
+            except Exception as exc:  # noqa: BLE001 - a bug must not lose the batch
+                error = exc
+        if error is not None:
+            if isinstance(error, RecoupeError):
+                reason = str(error)
             else:  # a bug must not lose the batch; say what it was
-                log.exception("unexpected error on article %s", article.id, exc_info=outcome)
-                reason = f"internal error: {type(outcome).__name__}: {outcome}"
+                log.error("unexpected error on article %s", article.id, exc_info=error)
+                reason = f"internal error: {type(error).__name__}: {error}"
             result.failures.append(
                 Failure(source=article.source or article.id, article_id=article.id, stage="extract", reason=reason)
             )
+            outcome = error if isinstance(error, RecoupeError) else RecoupeError(reason)
+        else:
+            done[article.id] = outcome
         if on_done:
-            on_done(article, outcome)
+            on_done(article, outcome)  # type: ignore[arg-type]
+
+    for plan in plans.values():
+        if not plan.chunks:  # nothing to ask the model: only what the code finds
+            finish(plan)
+    for (plan, chunk), drafts in run_concurrently(
+        lambda task: _extract_chunk(llm, task[0].article, task[1], task[0].sentences), tasks, llm.settings.concurrency
+    ):
+        plan.drafts[chunk.index] = drafts
+        if plan.finished:
+            finish(plan)
     result.articles = [done[a.id] for a in good if a.id in done]
     return result
 
