@@ -128,6 +128,41 @@ def _same_amount(a: Quantity, b: Quantity) -> bool:
     return a.unit == b.unit and any(abs(a.value - v) <= 0.005 * max(abs(a.value), 1.0) for v in values)
 
 
+_CLAUSE_BREAK = re.compile(r"\s*[;:]\s+|,\s+|\s+[-–—]\s+|\s*\(\s*")
+
+
+def _clause_around(text: str, sentence: Span, number_text: str | None) -> Span:
+    """The clause of ``sentence`` that holds ``number_text`` (pieces between commas, semicolons,
+    colons, dashes and brackets), widened with the preceding pieces (where the subject usually is)
+    to at least 30 characters; the whole sentence when the number is not found."""
+    body = sentence.slice(text)
+    first = number_text.split()[0] if number_text else ""
+    m = re.search(re.escape(first), body) if first else None
+    if m is None:
+        return sentence
+    pieces: list[tuple[int, int]] = []
+    cursor = 0
+    for b in _CLAUSE_BREAK.finditer(body):
+        if b.start() > cursor:
+            pieces.append((cursor, b.start()))
+        cursor = b.end()
+    if cursor < len(body):
+        pieces.append((cursor, len(body)))
+    i = next((n for n, (a, e) in enumerate(pieces) if a <= m.start() < e), None)
+    if i is None:
+        return sentence
+    j = k = i
+    while pieces[k][1] - pieces[j][0] < 30 and (j > 0 or k < len(pieces) - 1):
+        if j > 0:
+            j -= 1
+        else:
+            k += 1
+    start, end = pieces[j][0], pieces[k][1]
+    while end > start and body[end - 1] in " .;:,":
+        end -= 1
+    return Span(start=sentence.start + start, end=sentence.start + end)
+
+
 def coverage_claims(
     article: Article, sentences: Sequence[Sentence], chunks: Sequence[Chunk], claims: Sequence[Claim]
 ) -> list[Claim]:
@@ -139,6 +174,7 @@ def coverage_claims(
     """
     language = (article.language or "fr")[:2]
     added: list[Claim] = []
+    taken = {c.id for c in claims}
     for chunk in chunks:
         for i in chunk.sentence_indexes:
             sentence = sentences[i]
@@ -153,19 +189,28 @@ def coverage_claims(
             if not missing and (inside or not (quantities or time)):
                 continue
             quantity = missing[0] if missing else (quantities[0] if quantities else None)
+            span = sentence.span
+            if missing and inside:
+                # the sentence already has claims: the new one is the clause that states the number
+                span = _clause_around(article.text, sentence.span, quantity.text if quantity else None)
+            quote = span.slice(article.text)
+            claim_id = Claim.make_id(article.id, quote, quote)
+            if claim_id in taken:
+                continue
+            taken.add(claim_id)
             added.append(
                 Claim(
-                    id=Claim.make_id(article.id, sentence.text, sentence.text),
+                    id=claim_id,
                     article_id=article.id,
-                    text=sentence.text,
-                    quote=sentence.text,
-                    span=sentence.span.model_copy(),
+                    text=quote,
+                    quote=quote,
+                    span=span.model_copy(),
                     alignment=Alignment.exact,
                     claimant=_sentence_attribution(sentence.text),
                     quantity=quantity,
-                    time=time,
-                    location=find_location(sentence.text),
-                    modality=guess_modality(sentence.text, sentence.text),
+                    time=parse_time(quote, article.published),
+                    location=find_location(quote),
+                    modality=guess_modality(quote, sentence.text),
                     chunk_index=chunk.index,
                     method="rule",
                 )

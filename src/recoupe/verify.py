@@ -33,7 +33,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from rapidfuzz import fuzz
 
-from .errors import LLMError
+from .errors import LLMError, RecordingMissingError
 from .llm import LLM, run_concurrently
 from .models import (
     Article,
@@ -641,6 +641,8 @@ def adjudicate_pair(llm: LLM, a: Claim, b: Claim) -> PairJudgement:
             response_model=PairAdjudication,
             article_id=None,
         )
+    except RecordingMissingError:
+        raise  # a replay that lacks an answer is a setup problem, not a model failure
     except LLMError as exc:
         log.warning("adjudication of %s / %s failed: %s", a.id, b.id, exc)
         return PairJudgement(
