@@ -18,9 +18,10 @@ fixed delay with a minimal answer that fits what was asked:
 Usage is realistic in size: ``prompt_tokens`` is the characters of all messages / 4 and
 ``completion_tokens`` the characters of the answer / 4.
 
-Two control requests (model ``__stats__`` and ``__reset__``) are answered at once: the counters by
-kind since the last reset (calls, tokens, first and last arrival, the most requests in flight at
-once) and the stub's own CPU seconds.
+Control requests (model ``__stats__``, ``__count__``, ``__reset__``) are answered at once:
+``__stats__`` gives the counters by kind since the last reset (calls, tokens, first and last
+arrival, the most requests in flight at once) and the stub's own CPU seconds; ``__count__`` only
+the number of calls; ``__reset__`` sets everything back to zero.
 """
 
 from __future__ import annotations
@@ -137,7 +138,10 @@ class Counters:
         for v in kinds.values():
             v["first_s"] = round(v.pop("first") - t0, 4)
             v["last_s"] = round(v.pop("last") - t0, 4)
+        # time.monotonic() is the system's monotonic clock: the client can compare it with its own.
         return {"kinds": kinds, "calls": len(arrivals), "peak_in_flight": peak,
+                "first_arrival_monotonic": t0 if arrivals else None,
+                "last_arrival_monotonic": arrivals[-1] if arrivals else None,
                 "span_s": round(arrivals[-1] - t0, 4) if arrivals else 0.0,
                 "stub_cpu_s": round(cpu, 3), "latency": self.latency}
 
@@ -147,6 +151,8 @@ def make_handler(counters: Counters, server_ref: list[FakeOpenAIServer]):  # noq
         model = body.get("model")
         if model == "__stats__":
             return Reply.json(counters.snapshot())
+        if model == "__count__":
+            return Reply.json({"calls": len(counters.arrivals)})
         if model == "__reset__":
             counters.reset()
             return Reply.json({"ok": True})

@@ -70,6 +70,27 @@ def _rel(path: Path) -> str:
         return str(path)
 
 
+def _source_digest() -> str | None:
+    """sha256 over recoupe's Python sources and prompts (names relative, contents), so that a result
+    can be tied to the code it measured."""
+    import hashlib
+
+    try:
+        import recoupe
+    except ImportError:
+        return None
+    package = Path(recoupe.__file__).resolve().parent
+    roots = [package, package.parent.parent / "prompts"]
+    digest = hashlib.sha256()
+    for root in roots:
+        if not root.is_dir():
+            continue
+        for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".md") and "__pycache__" not in p.parts):
+            digest.update(f"{root.name}/{path.relative_to(root).as_posix()}\0".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def _version(name: str) -> str | None:
     try:
         return metadata.version(name)
@@ -89,6 +110,14 @@ def _chunk_stats(articles: list[Any]) -> dict[str, int]:
 
     counts = [len(make_chunks(a)) for a in articles]
     return {"chunks": sum(counts), "max_chunks_per_article": max(counts, default=0)}
+
+
+def _claim_kinds(claims: list[Any]) -> dict[str, Any]:
+    by_method: dict[str, int] = {}
+    for c in claims:
+        method = str(getattr(c, "method", "model"))
+        by_method[method] = by_method.get(method, 0) + 1
+    return {"claims_by_method": by_method, "claims_without_subject": sum(1 for c in claims if not c.subject)}
 
 
 class _Timed:
@@ -134,6 +163,7 @@ def _run_check(articles: list[Any], settings: Any) -> tuple[dict[str, Any], Any]
             **{name: t.result() for name, t in timed.items()},
         },
         "claims": report.pairing.claims,
+        **_claim_kinds(report.claims()),
         "pairing": report.pairing.model_dump(),
         "facts": len(report.facts),
         "verdicts": verdicts,
@@ -152,6 +182,7 @@ def _run_extract(articles: list[Any], settings: Any) -> dict[str, Any]:
     return {
         "wall_s": wall,
         "claims": len(extraction.claims()),
+        **_claim_kinds(extraction.claims()),
         "failures": len(extraction.failures),
         "usage": {name: s.model_dump() for name, s in extraction.usage.stages.items()},
     }
@@ -183,6 +214,25 @@ def _run_langextract(articles: list[Any], settings: Any, base_url: str, batch_le
     }
 
 
+def _heartbeat(base_url: str, label: str, every: float) -> None:
+    """A line on stderr every ``every`` seconds, so that a long run shows it is alive."""
+    import threading
+
+    started = time.perf_counter()
+
+    def beat() -> None:
+        while True:
+            time.sleep(every)
+            try:
+                calls = _control(base_url, "__count__")["calls"]
+            except Exception:  # noqa: BLE001 - a heartbeat never fails a run
+                calls = "?"
+            print(f"    ... {label}: {time.perf_counter() - started:.0f} s, {calls} model calls so far",
+                  file=sys.stderr, flush=True)
+
+    threading.Thread(target=beat, daemon=True).start()
+
+
 def worker(args: argparse.Namespace) -> int:
     """One measured run in this (fresh) process; prints one ``RESULT {json}`` line."""
     import logging
@@ -200,7 +250,9 @@ def worker(args: argparse.Namespace) -> int:
     settings = _settings(args.base_url, args.concurrency)
     chunking = _chunk_stats(articles) if args.worker != "langextract" else {}
     _control(args.base_url, "__reset__")
+    _heartbeat(args.base_url, f"{args.worker} n={args.n}", every=60.0)
     rss_before = _peak_rss_mb()
+    mono0 = time.monotonic()
     cpu0 = time.process_time()
     if args.worker == "check":
         out, _ = _run_check(articles, settings)
@@ -209,10 +261,19 @@ def worker(args: argparse.Namespace) -> int:
     else:
         out = _run_langextract(articles, settings, args.base_url, max(args.concurrency, args.lx_batch_length))
     cpu = time.process_time() - cpu0
+    mono1 = time.monotonic()
+    stub = _control(args.base_url, "__stats__")
+    first, last = stub.pop("first_arrival_monotonic"), stub.pop("last_arrival_monotonic")
+    out["lags"] = {
+        # from the call to the first request reaching the stub: set-up before any request is sent
+        "before_first_request_s": round(first - mono0, 3) if first is not None else None,
+        # from the last request's answer (arrival + latency) to the call's return
+        "after_last_answer_s": round(mono1 - (last + args.latency), 3) if last is not None else None,
+    }
     out.update(
         mode=args.worker, n=args.n, concurrency=args.concurrency, latency=args.latency,
         cpu_s=round(cpu, 3), rss_before_mb=rss_before, peak_rss_mb=_peak_rss_mb(),
-        stub=_control(args.base_url, "__stats__"), **chunking,
+        stub=stub, **chunking,
     )
     print(RESULT_PREFIX + json.dumps(out), flush=True)
     return 0
@@ -235,15 +296,16 @@ def _derive(run: dict[str, Any]) -> dict[str, Any]:
     calls = sum(by_stage.values())
     wall = run["wall_s"]
     floor = calls * L / C
-    # Tighter: extraction and adjudication are two phases one after the other, and the chunks of
-    # one article are asked one after the other (LangExtract: batches of batch_length, in turn).
+    # Tighter: whole rounds of C requests, and stages that cannot overlap. recoupe adjudicates only
+    # once every claim is extracted (two phases); LangExtract sends batches of batch_length chunks,
+    # one batch after the other.
     if run["mode"] == "langextract":
         b = run["params"]["batch_length"]
         full, rest = divmod(calls, b)
         floor_sched = L * (full * math.ceil(b / C) + math.ceil(rest / C))
     else:
         kx, ka = by_stage.get("extract", 0), by_stage.get("adjudicate", 0)
-        floor_sched = L * (max(math.ceil(kx / C), run.get("max_chunks_per_article", 0)) + math.ceil(ka / C))
+        floor_sched = L * (math.ceil(kx / C) + math.ceil(ka / C))
     claims = run.get("claims") or 0
     derived = {
         "calls": calls,
@@ -316,14 +378,15 @@ def _run_worker(mode: str, n: int, base_url: str, args: argparse.Namespace) -> d
         "--base-url", base_url, "--concurrency", str(args.concurrency), "--latency", str(args.latency),
         "--seed", str(args.seed), "--lx-batch-length", str(args.lx_batch_length),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=HERE)
+    try:
+        # stderr passes through: the workers' heartbeat and any warning from recoupe.
+        done = subprocess.run(command, stdout=subprocess.PIPE, text=True, cwd=HERE, timeout=args.run_timeout)
+    except subprocess.TimeoutExpired:
+        return {"mode": mode, "n": n, "timed_out": True, "timeout_s": args.run_timeout}
     results = [line for line in done.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if done.returncode != 0 or not results:
-        tail = "\n".join(done.stderr.splitlines()[-30:])
-        raise RuntimeError(f"{mode} on {n} articles failed (exit {done.returncode}):\n{tail}")
-    run = json.loads(results[-1][len(RESULT_PREFIX):])
-    run["stderr_lines"] = len(done.stderr.splitlines())
-    return run
+        raise RuntimeError(f"{mode} on {n} articles failed (exit {done.returncode}); its stderr is above")
+    return json.loads(results[-1][len(RESULT_PREFIX):])
 
 
 def _fmt(value: Any, digits: int = 2) -> str:
@@ -348,14 +411,14 @@ def format_tables(result: dict[str, Any]) -> str:
         f"latency {meta['latency']} s, concurrency {meta['concurrency']}, "
         f"{meta['cpu_count']} CPUs (load {meta['loadavg_at_start']}), python {meta['python']}",
         "",
-        "Time (floor = calls x latency / concurrency; floor_sched adds the phase barrier and the "
-        "per-article chunk chain)",
+        "Time (floor = calls x latency / concurrency; fl.sched counts whole rounds of C calls per "
+        "stage: recoupe adjudicates after extracting, LangExtract sends batch after batch)",
         _table(
             ["size", "system", "wall s", "floor s", "ratio", "fl.sched", "ratio_s", "wall-floor", "cpu s",
-             "art/s", "peak inflight", "RSS MB"],
+             "lag start", "lag end", "art/s", "peak inflight", "RSS MB"],
             [[r["n"], r["mode"], r["wall_s"], r["floor_s"], r["ratio"], r["floor_sched_s"], r["ratio_sched"],
-              r["over_floor_s"], r["cpu_s"], r["articles_per_s"], r["stub"]["peak_in_flight"],
-              r["peak_rss_mb"]] for r in runs],
+              r["over_floor_s"], r["cpu_s"], r["lags"]["before_first_request_s"], r["lags"]["after_last_answer_s"],
+              r["articles_per_s"], r["stub"]["peak_in_flight"], r["peak_rss_mb"]] for r in runs],
         ),
         "",
         "Model calls and tokens",
@@ -402,11 +465,58 @@ def format_tables(result: dict[str, Any]) -> str:
         out += ["", "Extraction only: recoupe.extract vs LangExtract (same stub, corpus, concurrency)",
                 _table(["size", "recoupe s", "calls", "claims", "langextract s", "calls", "claims",
                         "lx/recoupe"], rows)]
+    for r in result.get("timed_out", []):
+        out.append(f"\n{r['mode']} on {r['n']} articles: gave up after {r['timeout_s']} s")
     return "\n".join(out)
 
 
+#: Entry points whose cumulative time the profile summary shows: (label, file suffix, function).
+#: They overlap where one calls another (the indentation says which contains which).
+_HOT_SPOTS = [
+    ("LLM.complete (one model call, all in)", "recoupe/llm.py", "complete"),
+    ("  recoupe cache_key (computed with the cache off too)", "recoupe/cache.py", "cache_key"),
+    ("  prompt.render (jinja)", "recoupe/prompting.py", "render"),
+    ("  instructor request preparation", "instructor/processing/response.py", "handle_response_model"),
+    ("    instructor handle_json_modes", "instructor/providers/openai/utils.py", "handle_json_modes"),
+    ("    instructor prepare_response_model (create_model)", "instructor/utils/core.py", "prepare_response_model"),
+    ("  openai chat.completions.create", "openai/resources/chat/completions/completions.py", "create"),
+    ("    openai maybe_transform (request params)", "openai/_utils/_transform.py", "maybe_transform"),
+    ("    openai _build_request", "openai/_base_client.py", "_build_request"),
+    ("    httpx Client.send (HTTP round trip)", "httpx/_client.py", "send"),
+    ("    openai _process_response (ChatCompletion)", "openai/_base_client.py", "_process_response"),
+    ("  instructor process_response (parse + validate)", "instructor/processing/response.py", "process_response"),
+    ("pydantic model_json_schema (all callers)", "pydantic/main.py", "model_json_schema"),
+    ("split_sentences (pysbd)", "recoupe/chunking.py", "split_sentences"),
+    ("make_chunks", "recoupe/chunking.py", "make_chunks"),
+    ("build_claim (grounding, normalize)", "recoupe/extraction.py", "build_claim"),
+    ("coverage_claims", "recoupe/extraction.py", "coverage_claims"),
+    ("verify (pairing, rules, adjudication, facts)", "recoupe/verify.py", "verify"),
+    ("  candidate_pairs", "recoupe/verify.py", "candidate_pairs"),
+    ("  compare (rules)", "recoupe/verify.py", "compare"),
+    ("  adjudicate_pair", "recoupe/verify.py", "adjudicate_pair"),
+    ("  build_facts", "recoupe/verify.py", "build_facts"),
+]
+
+
+def _hot_spot_table(stats: Any, total: float, calls: int) -> str:
+    rows = []
+    for label, suffix, name in _HOT_SPOTS:
+        cum, ncalls = 0.0, 0
+        for (filename, _line, function), (_cc, nc, _tt, ct, _callers) in stats.stats.items():
+            if function == name and filename.replace("\\", "/").endswith(suffix):
+                cum += ct
+                ncalls += nc
+        if ncalls:
+            rows.append([label, ncalls, round(cum, 3), f"{100 * cum / total:.1f}%" if total else "-",
+                         round(1000 * cum / calls, 3) if calls else None])
+    return _table(["entry point", "calls", "cum s", "of total", "ms per model call"], rows)
+
+
 def profile(args: argparse.Namespace) -> int:
-    """``check`` on ``args.profile`` articles under cProfile, concurrency 1."""
+    """``check`` (or ``extract``) on ``args.profile`` articles under cProfile at concurrency 1, so
+    that every call runs in the profiled thread. A warm-up run on two articles first, so that
+    one-off costs (lazy imports, first client) stay out. cProfile slows Python code down about
+    twofold; the shares matter more than the seconds."""
     import cProfile
     import io
     import pstats
@@ -415,28 +525,41 @@ def profile(args: argparse.Namespace) -> int:
     try:
         from synthetic_corpus import make_corpus
 
-        import recoupe  # noqa: F401
-        import recoupe.verify  # noqa: F401
+        import recoupe
 
         articles = make_corpus(args.profile, seed=args.seed)
         settings = _settings(stub.base_url, 1)
+        recoupe.check(make_corpus(2, seed=args.seed + 1), settings)  # warm-up
         profiler = cProfile.Profile()
         t0, c0 = time.perf_counter(), time.process_time()
         profiler.enable()
-        out, _ = _run_check(articles, settings)
+        if args.profile_mode == "check":
+            out, _ = _run_check(articles, settings)
+        else:
+            out = _run_extract(articles, settings)
         profiler.disable()
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     finally:
         stub.close()
     calls = sum(s["calls"] for s in out["usage"].values())
-    print(f"profile: {args.profile} articles, {calls} calls, wall {wall:.2f} s, cpu {cpu:.2f} s "
-          f"({1000 * cpu / max(calls, 1):.2f} ms CPU per call), latency {args.latency}")
-    print("phases:", json.dumps(out["phases"]))
+    by_stage = {name: s["calls"] for name, s in out["usage"].items()}
     stream = io.StringIO()
     stats = pstats.Stats(profiler, stream=stream)
-    stats.sort_stats("cumulative").print_stats(45)
-    stats.sort_stats("tottime").print_stats(30)
-    text = stream.getvalue().replace(str(Path(sys.prefix)), "<venv>").replace(str(HERE.parent), "<repo>")
+    total = sum(tt for (_cc, _nc, tt, _ct, _callers) in stats.stats.values())
+    lines = [
+        f"profile: {args.profile_mode} on {args.profile} articles, {calls} model calls {by_stage}, "
+        f"latency {args.latency} s, concurrency 1",
+        f"wall {wall:.2f} s, CPU {cpu:.2f} s ({1000 * cpu / max(calls, 1):.2f} ms CPU per model call, "
+        "under the profiler)",
+        "",
+        _hot_spot_table(stats, total, calls),
+        "",
+    ]
+    stats.sort_stats("tottime").print_stats(25)
+    stats.sort_stats("cumulative").print_stats(40)
+    text = "\n".join(lines) + stream.getvalue()
+    text = text.replace(str(Path(sys.prefix)), "<venv>").replace(str(HERE.parent), "<repo>")
+    text = text.replace(str(Path(sys.base_prefix)), "<python>")
     print(text)
     if args.profile_out:
         Path(args.profile_out).parent.mkdir(parents=True, exist_ok=True)
@@ -451,10 +574,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--skip-langextract", action="store_true")
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES),
+                        help="which runs to make for every size (default: all three)")
+    parser.add_argument("--run-timeout", type=float, default=None, metavar="SECONDS",
+                        help="give up a run after this long and record it as timed out (default: no limit)")
     parser.add_argument("--seed", type=int, default=20250301, help="corpus seed")
     parser.add_argument("--lx-batch-length", type=int, default=0,
                         help="LangExtract batch_length (at least --concurrency; default: --concurrency)")
     parser.add_argument("--profile", type=int, metavar="N", help="profile check on N articles instead")
+    parser.add_argument("--profile-mode", choices=("check", "extract"), default="check")
     parser.add_argument("--profile-out", type=Path, help="also write the profile text here")
     parser.add_argument("--worker", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
@@ -468,7 +596,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, str(HERE))
         return profile(args)
 
-    modes = [m for m in MODES if not (args.skip_langextract and m == "langextract")]
+    modes = [m for m in MODES if m in args.modes and not (args.skip_langextract and m == "langextract")]
     if "langextract" in modes and _version("langextract") is None:
         print("langextract is not installed: skipping it", file=sys.stderr)
         modes.remove("langextract")
@@ -482,16 +610,21 @@ def main(argv: list[str] | None = None) -> int:
         "platform": platform.platform(terse=True),
         "cpu_count": os.cpu_count(),
         "loadavg_at_start": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
+        "recoupe_source_sha256": _source_digest(),
         "versions": {name: _version(name) for name in ("recoupe", "openai", "instructor", "pydantic", "httpx",
                                                         "langextract")},
     }
-    result: dict[str, Any] = {"meta": meta, "runs": []}
+    result: dict[str, Any] = {"meta": meta, "runs": [], "timed_out": []}
     stub = Stub(args.latency)
     try:
         for n in args.sizes:
             for mode in modes:
                 started = time.perf_counter()
                 run = _run_worker(mode, n, stub.base_url, args)
+                if run.get("timed_out"):
+                    result["timed_out"].append(run)
+                    print(f"  {mode:<11} n={n:<5} gave up after {args.run_timeout} s", file=sys.stderr, flush=True)
+                    continue
                 run.update(_derive(run))
                 result["runs"].append(run)
                 print(f"  {mode:<11} n={n:<5} wall {run['wall_s']:.2f} s, floor {run['floor_s']:.2f} s, "

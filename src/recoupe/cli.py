@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ArticleError, RecoupeError
-from .models import ArticleClaims, Extraction, Report
+from .models import Extraction, Report
 from .settings import Settings
 
 __all__ = ["main"]

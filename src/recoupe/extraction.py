@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .articles import iter_articles
 from .chunking import make_chunks, split_sentences
-from .errors import ArticleError, LLMError, RecoupeError, TruncatedOutputError
+from .errors import ArticleError, RecoupeError, TruncatedOutputError
 from rapidfuzz import fuzz
 
 from .grounding import Grounding, ground_quote
@@ -163,6 +163,37 @@ def _clause_around(text: str, sentence: Span, number_text: str | None) -> Span:
     return Span(start=sentence.start + start, end=sentence.start + end)
 
 
+def span_claim(
+    article: Article,
+    span: Span,
+    sentence: str,
+    *,
+    quantity: Quantity | None = None,
+    chunk_index: int | None = None,
+    claimant: str | None = None,
+) -> Claim:
+    """A claim made by the code from a span of the article: text = quote = the span, grounded
+    exactly, its fields read from it (``method="rule"``)."""
+    quote = span.slice(article.text)
+    if quantity is None:
+        quantity = main_quantity(quote, "", (article.language or "fr")[:2])
+    return Claim(
+        id=Claim.make_id(article.id, quote, quote),
+        article_id=article.id,
+        text=quote,
+        quote=quote,
+        span=span.model_copy(),
+        alignment=Alignment.exact,
+        claimant=claimant or _sentence_attribution(sentence),
+        quantity=quantity,
+        time=parse_time(quote, article.published),
+        location=find_location(quote),
+        modality=guess_modality(quote, sentence),
+        chunk_index=chunk_index,
+        method="rule",
+    )
+
+
 def coverage_claims(
     article: Article, sentences: Sequence[Sentence], chunks: Sequence[Chunk], claims: Sequence[Claim]
 ) -> list[Claim]:
@@ -193,28 +224,11 @@ def coverage_claims(
             if missing and inside:
                 # the sentence already has claims: the new one is the clause that states the number
                 span = _clause_around(article.text, sentence.span, quantity.text if quantity else None)
-            quote = span.slice(article.text)
-            claim_id = Claim.make_id(article.id, quote, quote)
-            if claim_id in taken:
+            claim = span_claim(article, span, sentence.text, quantity=quantity, chunk_index=chunk.index)
+            if claim.id in taken:
                 continue
-            taken.add(claim_id)
-            added.append(
-                Claim(
-                    id=claim_id,
-                    article_id=article.id,
-                    text=quote,
-                    quote=quote,
-                    span=span.model_copy(),
-                    alignment=Alignment.exact,
-                    claimant=_sentence_attribution(sentence.text),
-                    quantity=quantity,
-                    time=parse_time(quote, article.published),
-                    location=find_location(quote),
-                    modality=guess_modality(quote, sentence.text),
-                    chunk_index=chunk.index,
-                    method="rule",
-                )
-            )
+            taken.add(claim.id)
+            added.append(claim)
     return added
 
 

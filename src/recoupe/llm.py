@@ -3,7 +3,6 @@ retries for transport faults, validation re-asks kept apart, a disk cache and us
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time

@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 
 from ..chunking import split_sentences
-from ..models import Alignment, Article, ArticleClaims, Claim
-from ..normalize import find_location, guess_modality, main_quantity, parse_quantities, parse_time
+from ..extraction import span_claim
+from ..models import Article, ArticleClaims, Claim
+from ..normalize import parse_quantities, parse_time
 
 __all__ = ["baseline_claims", "has_named_entity"]
 
@@ -51,22 +52,10 @@ def baseline_claims(article: Article) -> ArticleClaims:
         time = parse_time(text, article.published)
         if not (parse_quantities(text, language) or time is not None or has_named_entity(text)):
             continue
-        claim_id = Claim.make_id(article.id, text, text)
-        if claim_id in seen:  # the same sentence repeated verbatim: one claim
+        claim = span_claim(article, sentence.span, text, claimant=None)
+        if claim.id in seen:  # the same sentence repeated verbatim: one claim
             continue
-        seen.add(claim_id)
-        claims.append(
-            Claim(
-                id=claim_id,
-                article_id=article.id,
-                text=text,
-                quote=text,
-                span=sentence.span.model_copy(),
-                alignment=Alignment.exact,
-                quantity=main_quantity(text, "", language),
-                time=time,
-                location=find_location(text),
-                modality=guess_modality(text, text),
-            )
-        )
+        seen.add(claim.id)
+        # no subject and no claimant: the baseline reads only what the code can read
+        claims.append(claim.model_copy(update={"claimant": None}))
     return ArticleClaims(article=article, claims=claims)
