@@ -146,7 +146,7 @@ class Counters:
                 "stub_cpu_s": round(cpu, 3), "latency": self.latency}
 
 
-def make_handler(counters: Counters, server_ref: list[FakeOpenAIServer]):  # noqa: ANN201
+def make_handler(counters: Counters, server_ref: list[FakeOpenAIServer]):
     def handle(body: dict[str, Any]) -> Reply:
         model = body.get("model")
         if model == "__stats__":
@@ -183,11 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     ref.append(server)
     # A benchmark opens many keep-alive connections at once; socketserver listens with a backlog
     # of 5, and a burst of connections beyond it waits a SYN retransmission (a second or more).
-    server._httpd.socket.listen(512)  # noqa: SLF001
+    server._httpd.socket.listen(512)
     # http.server writes the headers and the body in two sends; without TCP_NODELAY, Nagle's
     # algorithm holds the body until the client's delayed ACK (~40 ms on Linux) and every answer
     # would come that much later than --latency. Real servers (uvicorn, llama.cpp) set it.
-    server._httpd.RequestHandlerClass.disable_nagle_algorithm = True  # noqa: SLF001
+    server._httpd.RequestHandlerClass.disable_nagle_algorithm = True
     with server:
         print(f"BASE_URL {server.base_url}", flush=True)
         try:

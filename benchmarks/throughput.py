@@ -52,7 +52,7 @@ def _control(base_url: str, command: str) -> dict[str, Any]:
     request = urllib.request.Request(
         base_url.rstrip("/") + "/chat/completions", data=body, headers={"content-type": "application/json"}
     )
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback only
+    with urllib.request.urlopen(request, timeout=30) as response:
         payload = json.loads(response.read())
     return json.loads(payload["choices"][0]["message"]["content"])
 
@@ -143,7 +143,7 @@ class _Timed:
 
 def _run_check(articles: list[Any], settings: Any) -> tuple[dict[str, Any], Any]:
     import recoupe
-    import recoupe.verify as verify
+    from recoupe import verify
 
     timed = {name: _Timed(verify, name) for name in ("candidate_pairs", "compare", "build_facts")}
     done: list[float] = []
@@ -238,10 +238,10 @@ def worker(args: argparse.Namespace) -> int:
     import logging
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    import recoupe  # noqa: F401 - imported before the clock starts, as a long-lived service would
-    import recoupe.verify  # noqa: F401
-
     from synthetic_corpus import make_corpus
+
+    import recoupe
+    import recoupe.verify  # noqa: F401
 
     if args.worker == "langextract":
         import langextract  # noqa: F401
@@ -380,7 +380,9 @@ def _run_worker(mode: str, n: int, base_url: str, args: argparse.Namespace) -> d
     ]
     try:
         # stderr passes through: the workers' heartbeat and any warning from recoupe.
-        done = subprocess.run(command, stdout=subprocess.PIPE, text=True, cwd=HERE, timeout=args.run_timeout)
+        done = subprocess.run(
+            command, stdout=subprocess.PIPE, text=True, cwd=HERE, timeout=args.run_timeout, check=False
+        )
     except subprocess.TimeoutExpired:
         return {"mode": mode, "n": n, "timed_out": True, "timeout_s": args.run_timeout}
     results = [line for line in done.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
@@ -399,8 +401,8 @@ def _fmt(value: Any, digits: int = 2) -> str:
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
     cells = [[_fmt(v) for v in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-    line = lambda r: "  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(r, widths)))  # noqa: E731
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    line = lambda r: "  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(r, widths)))
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells])
 
 
@@ -408,11 +410,11 @@ def format_tables(result: dict[str, Any]) -> str:
     runs = result["runs"]
     meta = result["meta"]
     out = [
-        f"latency {meta['latency']} s, concurrency {meta['concurrency']}, "
-        f"{meta['cpu_count']} CPUs (load {meta['loadavg_at_start']}), python {meta['python']}",
+        (f"latency {meta['latency']} s, concurrency {meta['concurrency']}, "
+        f"{meta['cpu_count']} CPUs (load {meta['loadavg_at_start']}), python {meta['python']}"),
         "",
-        "Time (floor = calls x latency / concurrency; fl.sched counts whole rounds of C calls per "
-        "stage: recoupe adjudicates after extracting, LangExtract sends batch after batch)",
+        ("Time (floor = calls x latency / concurrency; fl.sched counts whole rounds of C calls per "
+        "stage: recoupe adjudicates after extracting, LangExtract sends batch after batch)"),
         _table(
             ["size", "system", "wall s", "floor s", "ratio", "fl.sched", "ratio_s", "wall-floor", "cpu s",
              "lag start", "lag end", "art/s", "peak inflight", "RSS MB"],
@@ -474,7 +476,7 @@ def format_tables(result: dict[str, Any]) -> str:
 #: They overlap where one calls another (the indentation says which contains which).
 _HOT_SPOTS = [
     ("LLM.complete (one model call, all in)", "recoupe/llm.py", "complete"),
-    ("  recoupe cache_key (computed with the cache off too)", "recoupe/cache.py", "cache_key"),
+    ("  recoupe cache_key (hashing; computed with the cache off too)", "recoupe/cache.py", "cache_key"),
     ("  prompt.render (jinja)", "recoupe/prompting.py", "render"),
     ("  instructor request preparation", "instructor/processing/response.py", "handle_response_model"),
     ("    instructor handle_json_modes", "instructor/providers/openai/utils.py", "handle_json_modes"),
@@ -486,6 +488,10 @@ _HOT_SPOTS = [
     ("    openai _process_response (ChatCompletion)", "openai/_base_client.py", "_process_response"),
     ("  instructor process_response (parse + validate)", "instructor/processing/response.py", "process_response"),
     ("pydantic model_json_schema (all callers)", "pydantic/main.py", "model_json_schema"),
+    ("  from recoupe LLM.complete (the cache key's schema)", "pydantic/main.py", "model_json_schema",
+     "recoupe/llm.py", "complete"),
+    ("  from instructor handle_json_modes", "pydantic/main.py", "model_json_schema",
+     "instructor/providers/openai/utils.py", "handle_json_modes"),
     ("split_sentences (pysbd)", "recoupe/chunking.py", "split_sentences"),
     ("make_chunks", "recoupe/chunking.py", "make_chunks"),
     ("build_claim (grounding, normalize)", "recoupe/extraction.py", "build_claim"),
@@ -499,13 +505,22 @@ _HOT_SPOTS = [
 
 
 def _hot_spot_table(stats: Any, total: float, calls: int) -> str:
+    """Cumulative time of each entry point of ``_HOT_SPOTS``; an entry with a caller (two more
+    items) counts only the calls made from that caller."""
     rows = []
-    for label, suffix, name in _HOT_SPOTS:
+    for label, suffix, name, *caller in _HOT_SPOTS:
         cum, ncalls = 0.0, 0
-        for (filename, _line, function), (_cc, nc, _tt, ct, _callers) in stats.stats.items():
-            if function == name and filename.replace("\\", "/").endswith(suffix):
+        for (filename, _line, function), (_cc, nc, _tt, ct, callers) in stats.stats.items():
+            if function != name or not filename.replace("\\", "/").endswith(suffix):
+                continue
+            if not caller:
                 cum += ct
                 ncalls += nc
+                continue
+            for (c_file, _c_line, c_function), c_stats in callers.items():
+                if c_function == caller[1] and c_file.replace("\\", "/").endswith(caller[0]):
+                    ncalls += c_stats[1]
+                    cum += c_stats[3]
         if ncalls:
             rows.append([label, ncalls, round(cum, 3), f"{100 * cum / total:.1f}%" if total else "-",
                          round(1000 * cum / calls, 3) if calls else None])
@@ -547,10 +562,10 @@ def profile(args: argparse.Namespace) -> int:
     stats = pstats.Stats(profiler, stream=stream)
     total = sum(tt for (_cc, _nc, tt, _ct, _callers) in stats.stats.values())
     lines = [
-        f"profile: {args.profile_mode} on {args.profile} articles, {calls} model calls {by_stage}, "
-        f"latency {args.latency} s, concurrency 1",
-        f"wall {wall:.2f} s, CPU {cpu:.2f} s ({1000 * cpu / max(calls, 1):.2f} ms CPU per model call, "
-        "under the profiler)",
+        (f"profile: {args.profile_mode} on {args.profile} articles, {calls} model calls {by_stage}, "
+        f"latency {args.latency} s, concurrency 1"),
+        (f"wall {wall:.2f} s, CPU {cpu:.2f} s ({1000 * cpu / max(calls, 1):.2f} ms CPU per model call, "
+        "under the profiler)"),
         "",
         _hot_spot_table(stats, total, calls),
         "",
@@ -601,7 +616,7 @@ def main(argv: list[str] | None = None) -> int:
         print("langextract is not installed: skipping it", file=sys.stderr)
         modes.remove("langextract")
     meta = {
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "latency": args.latency,
         "concurrency": args.concurrency,
         "sizes": args.sizes,
@@ -632,7 +647,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"({time.perf_counter() - started:.1f} s with start-up)", file=sys.stderr, flush=True)
     finally:
         stub.close()
-        if result["runs"]:
+        if result["runs"] or result["timed_out"]:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     print(format_tables(result))

@@ -70,6 +70,37 @@ def _sentence_attribution(sentence: str) -> str | None:
     return m.group("who") if m else None
 
 
+_ENTITY = re.compile(r"[A-ZÉÈÀÎ][\w’'&.-]*[\w&](?:[ \u00a0-](?:[A-ZÉÈÀÎ][\w’'&.-]*[\w&]|de|du|des))*")
+_NOT_ENTITIES = {
+    "le", "la", "les", "l", "un", "une", "des", "il", "elle", "ils", "elles", "ce", "cette", "cela", "ces",
+    "dans", "en", "au", "aux", "plus", "de", "du", "selon", "pour", "par", "avec", "mais", "et", "ou",
+    "the", "a", "an", "it", "this", "that", "in", "on", "for", "but", "and", "according", "its", "their",
+    "nous", "vous", "on", "dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "paris",
+}
+
+
+def infer_subject(*texts: str) -> str | None:
+    """The first named entity (a run of capitalised words) of the first text that has one, for
+    claims that come without a subject: code-made claims, or a model that gave none.
+
+    >>> infer_subject("Selon L'Elysée, ce sommet donnera lieu à 15 milliards")
+    'Elysée'
+    """
+    for text in texts:
+        for m in _ENTITY.finditer(text):
+            tokens = m.group().replace("\u00a0", " ").split(" ")
+            while tokens and (tokens[0].lower() in _NOT_ENTITIES or not tokens[0][:1].isupper()):
+                tokens.pop(0)
+            if tokens:
+                tokens[0] = re.sub(r"^[LDld][’']", "", tokens[0])
+            while tokens and tokens[-1] in ("de", "du", "des"):
+                tokens.pop()
+            name = " ".join(tokens).strip(" -")
+            if len(name) >= 2:
+                return name
+    return None
+
+
 def _in_text(name: str | None, text: str) -> str | None:
     """Keep a model-proposed name only if the article names it (no invented claimants)."""
     if not name or not name.strip():
@@ -184,6 +215,7 @@ def span_claim(
         quote=quote,
         span=span.model_copy(),
         alignment=Alignment.exact,
+        subject=infer_subject(quote, sentence),
         claimant=claimant or _sentence_attribution(sentence),
         quantity=quantity,
         time=parse_time(quote, article.published),
@@ -270,7 +302,7 @@ def build_claim(
         quote=quote,
         span=grounding.span,
         alignment=grounding.alignment,
-        subject=_in_text(draft.subject, text) or draft.subject,
+        subject=_in_text(draft.subject, text) or draft.subject or infer_subject(claim_text, quote),
         claimant=claimant,
         quantity=main_quantity(evidence, claim_text, language) if evidence else None,
         time=parse_time(evidence, article.published) if evidence else None,

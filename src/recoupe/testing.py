@@ -98,6 +98,7 @@ class FakeOpenAIServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall on every small answer
 
             def log_message(self, *args: Any) -> None:  # quiet
                 pass

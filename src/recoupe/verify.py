@@ -801,7 +801,9 @@ def verify(
         if judgement is not None:
             decided_at[n] = judgement
             stats.decided_by_rule += 1
-        else:
+        elif _same_subject(a, b):
+            # Only pairs about the same subject go to the model: that keeps adjudications growing
+            # with the claims of each subject, not with all pairs of the batch.
             undecided.append((n, (a, b)))
 
     if llm is not None and adjudicate and undecided:
