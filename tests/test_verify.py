@@ -23,7 +23,7 @@ from recoupe.models import (
     Span,
     Verdict,
 )
-from recoupe.normalize import find_location, main_quantity, parse_time
+from recoupe.normalize import find_location, main_quantity, parse_quantities, parse_time
 from recoupe.prompting import Prompt
 from recoupe.verify import (
     ADJUDICATE_PROMPT,
@@ -532,3 +532,19 @@ def test_verdicts_do_not_depend_on_article_order():
     backward, _, _ = verify(list(reversed(bundle(*claims))))
     assert [(f.id, f.verdict, f.statement, f.origins) for f in forward] == \
         [(f.id, f.verdict, f.statement, f.origins) for f in backward]
+
+
+def test_candidates_stay_linear_when_one_subject_fills_the_batch():
+    from recoupe.models import Claim
+    from recoupe.verify import MAX_PARTNERS
+
+    claims = []
+    for i in range(300):
+        text = f"Microsoft investit {i + 1},5 milliards d'euros en France."
+        claims.append(
+            Claim(id=f"a{i}:x", article_id=f"a{i}", text=text, quote=text, span=None, alignment="none",
+                  subject="Microsoft", quantity=parse_quantities(text)[0])
+        )
+    pairs = candidate_pairs(claims)
+    assert 0 < len(pairs) <= len(claims) * MAX_PARTNERS
+    assert all(a.article_id != b.article_id for a, b in pairs)

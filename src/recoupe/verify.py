@@ -86,6 +86,8 @@ LEXICAL_THRESHOLD = 70
 #: A word-block larger than this is too common to say anything ("France" in every claim); it is
 #: skipped so that lexical pairing stays close to linear in the number of claims.
 MAX_LEXICAL_BLOCK = 400
+#: Candidate partners kept per claim (the most similar ones): bounds pairs at n * MAX_PARTNERS.
+MAX_PARTNERS = 12
 #: "Rounded" means within this relative difference and fewer significant digits.
 ROUNDING_TOLERANCE = 0.10
 #: Values further apart than this factor are clearly different.
@@ -618,7 +620,23 @@ def candidate_pairs(claims: Sequence[Claim]) -> list[tuple[Claim, Claim]]:
                 if fuzz.token_set_ratio(folded[i], folded[j]) >= LEXICAL_THRESHOLD:
                     add(i, j)
 
-    return [(claims[i], claims[j]) for i, j in sorted(found)]
+    return [(claims[i], claims[j]) for i, j in sorted(_best_partners(found, folded))]
+
+
+def _best_partners(found: set[tuple[int, int]], folded: list[str]) -> set[tuple[int, int]]:
+    """Keep a pair only if it is among the :data:`MAX_PARTNERS` most similar partners of one of its
+    two claims. Blocks can grow with the batch (many claims about one company); this cap keeps the
+    candidates, and so the adjudications, at most linear in the number of claims."""
+    partners: dict[int, list[tuple[float, int, int]]] = defaultdict(list)
+    for i, j in found:
+        score = fuzz.token_set_ratio(folded[i], folded[j])
+        partners[i].append((score, i, j))
+        partners[j].append((score, i, j))
+    kept: set[tuple[int, int]] = set()
+    for items in partners.values():
+        items.sort(key=lambda t: (-t[0], t[1], t[2]))
+        kept.update((i, j) for _, i, j in items[:MAX_PARTNERS])
+    return kept
 
 
 # -- model adjudication ---------------------------------------------------------------------------
