@@ -1,0 +1,65 @@
+"""`recoupe eval` replays the recorded answers offline and reproduces the committed reference."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from recoupe.cli import main
+from recoupe.evaluation.harness import run_eval
+from recoupe.settings import Settings
+
+from conftest import EVAL, ROOT, SEEDS
+
+REFERENCE = EVAL / "results" / "embedded.json"
+
+
+@pytest.fixture(scope="module")
+def replayed() -> dict:
+    return run_eval(EVAL, SEEDS, Settings(), backend="embedded")
+
+
+def test_replay_matches_the_committed_reference(replayed: dict) -> None:
+    reference = json.loads(REFERENCE.read_text(encoding="utf-8"))
+    assert set(replayed["systems"]) == set(reference["systems"])
+    for name, system in replayed["systems"].items():
+        ours = json.loads(json.dumps(system, sort_keys=True))
+        theirs = reference["systems"][name]
+        assert ours == theirs, f"system {name} differs from {REFERENCE.name}"
+    assert replayed["gold_hash"] == reference["gold_hash"]
+    assert replayed["prompts"] == reference["prompts"]
+
+
+def test_two_replays_give_identical_metrics(replayed: dict) -> None:
+    again = run_eval(EVAL, SEEDS, Settings(), backend="embedded")
+    assert json.dumps(again["systems"], sort_keys=True) == json.dumps(replayed["systems"], sort_keys=True)
+
+
+def test_the_verifier_finds_the_conflict_and_the_corroborations(replayed: dict) -> None:
+    recoupe = replayed["systems"]["recoupe"]
+    oracle = replayed["systems"]["oracle"]
+    assert recoupe["extraction"]["micro"]["f1"] > 0
+    assert oracle["crosscheck"]["contradiction"]["recall"] > 0
+    assert oracle["crosscheck"]["bcubed"]["f1"] > 0.5
+
+
+def test_cli_eval_prints_the_table_without_writing(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", "--no-save", "--eval-dir", str(EVAL), "--seeds", str(SEEDS)]) == 0
+    out = capsys.readouterr().out
+    assert "overall (micro)" in out and "Grounding" in out and "Cross-check" in out
+
+
+def test_a_missing_recording_is_named(tmp_path: Path) -> None:
+    from recoupe import RecordingMissingError
+
+    eval_dir = tmp_path / "eval"
+    (eval_dir / "gold").mkdir(parents=True)
+    for item in (EVAL / "gold").rglob("*.json"):
+        target = eval_dir / "gold" / item.relative_to(EVAL / "gold")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(item.read_bytes())
+    with pytest.raises(RecordingMissingError, match="no such recording"):
+        run_eval(eval_dir, SEEDS, Settings(), backend="nowhere")
+    assert ROOT.exists()
