@@ -548,3 +548,23 @@ def test_candidates_stay_linear_when_one_subject_fills_the_batch():
     pairs = candidate_pairs(claims)
     assert 0 < len(pairs) <= len(claims) * MAX_PARTNERS
     assert all(a.article_id != b.article_id for a, b in pairs)
+
+
+def test_a_model_contradiction_needs_a_checkable_difference_unless_trusted():
+    facts, judgements, _ = verify(bundle(LOGISTICS_001, LOGISTICS_003), FakeLLM("contradicts"))  # type: ignore[arg-type]
+    [judgement] = judgements
+    assert judgement.decided_by == "model" and judgement.relation == Relation.unrelated
+    assert "not counted" in judgement.rationale
+    assert all(f.verdict != Verdict.conflicting for f in facts)
+    facts, judgements, _ = verify(
+        bundle(LOGISTICS_001, LOGISTICS_003), FakeLLM("contradicts"), model_contradictions=True  # type: ignore[arg-type]
+    )
+    assert judgements[0].relation == Relation.contradicts
+    assert any(f.verdict == Verdict.conflicting for f in facts)
+
+
+def test_amounts_that_count_different_things_are_unrelated():
+    revenue = grounded("000", "Amazon Web Services, filiale d’Amazon, a généré 25 milliards de dollars", subject="Amazon")
+    invested = grounded("003", "plus de 20 milliards d’euros (21,6 milliards de dollars) d’injections de liquidités", subject="Amazon")
+    judgement = compare(revenue, invested)
+    assert judgement is not None and judgement.relation == Relation.unrelated

@@ -59,9 +59,13 @@ def check(
     *,
     llm: LLM | None = None,
     adjudicate: bool = True,
+    model_contradictions: bool = False,
     on_done: Progress | None = None,
 ) -> Report:
     """Extract claims from every article, then cross-check them into facts with verdicts.
+
+    Conflicts come from differences in numbers and dates found by rules; set
+    ``model_contradictions=True`` to also accept the model's word for one (a strong model).
 
     >>> report = check(["seeds/"])
     >>> [f.verdict.value for f in report.facts][:1]
@@ -73,7 +77,7 @@ def check(
     llm = llm or LLM(settings or Settings.from_env())
     try:
         extraction = extract_articles(_items(articles), llm, on_done=on_done)
-        return build_report(extraction, llm if adjudicate else None)
+        return build_report(extraction, llm if adjudicate else None, model_contradictions=model_contradictions)
     finally:
         if own:
             llm.close()

@@ -114,7 +114,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     progress = _Progress(_count_inputs(args.paths), args.quiet)
     started = time.monotonic()
     try:
-        report = check(args.paths, settings, adjudicate=not args.no_adjudicate, on_done=progress)
+        report = check(args.paths, settings, adjudicate=not args.no_adjudicate,
+                       model_contradictions=args.model_contradictions, on_done=progress)
     finally:
         progress.close()
     if args.json:
@@ -178,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", help="write a Markdown summary")
     p.add_argument("--html", help="write a self-contained HTML viewer")
     p.add_argument("--no-adjudicate", action="store_true", help="rules only: send no pair to the model")
+    p.add_argument("--model-contradictions", action="store_true",
+                   help="accept the model's word for a conflict (use with a strong model)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     _add_model_options(p)
     p.set_defaults(func=cmd_check)

@@ -136,6 +136,46 @@ def _one_sentence(grounding: Grounding, claim: str, sentences: Sequence[Sentence
     return Grounding(Span(start=start, end=end), grounding.alignment, grounding.score)
 
 
+def _widen_to_stated(
+    grounding: Grounding, claim: str, sentences: Sequence[Sentence], text: str, language: str
+) -> Grounding:
+    """When the claim states a day, date or number that its quote leaves out but the quote's own
+    sentence holds ("Microsoft a annoncé cette annonce dimanche." quoting only "Microsoft a
+    annoncé"), widen the quote to the words of the sentence that state it: the article's words,
+    not the model's, carry the value."""
+    span = grounding.span
+    assert span is not None
+    sentence = _sentence_for(span, sentences)
+    if sentence is None:
+        return grounding
+    quote = span.slice(text)
+    wanted: list[str] = []
+    claim_time = parse_time(claim)
+    if claim_time is not None and parse_time(quote) is None:
+        sentence_time = parse_time(sentence.text)
+        if sentence_time is not None and fold(sentence_time.text) == fold(claim_time.text):
+            wanted.append(sentence_time.text)
+    quote_values = {q.value for q in parse_quantities(quote, language)}
+    sentence_quantities = parse_quantities(sentence.text, language)
+    for q in parse_quantities(claim, language):
+        if q.value in quote_values:
+            continue
+        for sq in sentence_quantities:
+            if sq.value == q.value and sq.unit == q.unit and sq.text:
+                wanted.append(sq.text)
+                break
+    start, end = span.start, span.end
+    for words in wanted:
+        at = sentence.text.find(words)
+        if at < 0:
+            continue
+        start = min(start, sentence.span.start + at)
+        end = max(end, sentence.span.start + at + len(words))
+    if (start, end) == (span.start, span.end):
+        return grounding
+    return Grounding(Span(start=start, end=end), grounding.alignment, grounding.score)
+
+
 def _dedupe(claims: list[Claim]) -> list[Claim]:
     """Drop a claim that repeats an earlier one of the same article: nearly the same evidence and
     nearly the same wording (a small model often says one thing twice)."""
@@ -251,16 +291,19 @@ def coverage_claims(
             missing = [q for q in quantities if not any(_same_amount(q, c) for c in carried)]
             if not missing and (inside or not (quantities or time)):
                 continue
-            quantity = missing[0] if missing else (quantities[0] if quantities else None)
-            span = sentence.span
-            if missing and inside:
-                # the sentence already has claims: the new one is the clause that states the number
-                span = _clause_around(article.text, sentence.span, quantity.text if quantity else None)
-            claim = span_claim(article, span, sentence.text, quantity=quantity, chunk_index=chunk.index)
-            if claim.id in taken:
-                continue
-            taken.add(claim.id)
-            added.append(claim)
+            if not missing:  # the model took nothing from a sentence with a number or a date
+                candidates = [(sentence.span, quantities[0] if quantities else None)]
+            elif not inside:
+                candidates = [(sentence.span, missing[0])]
+                candidates += [(_clause_around(article.text, sentence.span, q.text), q) for q in missing[1:]]
+            else:  # the sentence has claims: each number they left out gets the clause stating it
+                candidates = [(_clause_around(article.text, sentence.span, q.text), q) for q in missing]
+            for span, quantity in candidates:
+                claim = span_claim(article, span, sentence.text, quantity=quantity, chunk_index=chunk.index)
+                if claim.id in taken:
+                    continue
+                taken.add(claim.id)
+                added.append(claim)
     return added
 
 
@@ -284,6 +327,7 @@ def build_claim(
             grounding = fallback
     if grounding.span is not None:
         grounding = _one_sentence(grounding, draft.claim, sentences, text)
+        grounding = _widen_to_stated(grounding, draft.claim, sentences, text, (article.language or "fr")[:2])
     language = (article.language or "fr")[:2]
     if grounding.span is None:
         quote = draft.quote.strip()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
@@ -82,7 +83,7 @@ def _ground_in(quote: str, text: str, window: Span) -> Grounding | None:
         return None
     result = fuzz.partial_ratio_alignment(folded_quote, folded, score_cutoff=FUZZY_THRESHOLD)
     if result is None:
-        return None
+        return _ground_words_in_order(quote, text, window)
     if len(folded_quote) <= len(folded):
         d_start, d_end = result.dest_start, result.dest_end
     else:  # the quote is longer than the window: the window itself is what aligns
@@ -93,6 +94,45 @@ def _ground_in(quote: str, text: str, window: Span) -> Grounding | None:
     start, end = _expand_to_words(text, start, end, window)
     start, end = _trim(text, start, end)
     return Grounding(Span(start=start, end=end), Alignment.fuzzy, float(result.score))
+
+
+_WORD = re.compile(r"\w+")
+#: A quote whose words all appear in order may skip words of the article, within this stretch.
+MAX_GAPPED_STRETCH = 1.8
+MIN_GAPPED_WORDS = 4
+
+
+def _ground_words_in_order(quote: str, text: str, window: Span) -> Grounding | None:
+    """A small model copies a sentence but drops words ("AWS a généré 25 milliards" for "AWS,
+    filiale d'Amazon, a généré 25 milliards"): find the shortest stretch of the window holding
+    every word of the quote in order, if it is not much longer than the quote."""
+    words = [w.lower() for w in _WORD.findall(_fold_typography(quote))]
+    if len(words) < MIN_GAPPED_WORDS:
+        return None
+    tokens = [(m.group().lower(), m.start() + window.start, m.end() + window.start)
+              for m in _WORD.finditer(_fold_typography(text[window.start : window.end]))]
+    best: tuple[int, int] | None = None
+    for i, (tok, _, _) in enumerate(tokens):
+        if tok != words[0]:
+            continue
+        k = 1
+        j = i
+        while k < len(words) and j + 1 < len(tokens):
+            j += 1
+            if tokens[j][0] == words[k]:
+                k += 1
+        if k == len(words):
+            start, end = tokens[i][1], tokens[j][2]
+            if best is None or end - start < best[1] - best[0]:
+                best = (start, end)
+    if best is None or best[1] - best[0] > MAX_GAPPED_STRETCH * len(quote):
+        return None
+    return Grounding(Span(start=best[0], end=best[1]), Alignment.fuzzy, 0.0)
+
+
+def _fold_typography(text: str) -> str:
+    """Same length as ``text``: typographic variants replaced one for one."""
+    return "".join(_FOLD.get(ch, ch) for ch in text)
 
 
 def ground_quote(quote: str, text: str, within: Span | None = None, *, only_within: bool = False) -> Grounding:

@@ -489,6 +489,13 @@ def compare(a: Claim, b: Claim) -> PairJudgement | None:
     outcome = _compare_quantities(a, b) if a.quantity is not None and b.quantity is not None else None
     if outcome is not None and outcome[0] == Relation.unrelated:
         return judged(*outcome)
+    if outcome is not None:
+        pa, pb = _predicates(a) - {"announce"}, _predicates(b) - {"announce"}
+        if pa and pb and not pa & pb:
+            return judged(
+                Relation.unrelated,
+                f"The amounts count different things ({', '.join(sorted(pa))} vs {', '.join(sorted(pb))}).",
+            )
 
     wa = a.time.weekday if a.time is not None else None
     wb = b.time.weekday if b.time is not None else None
@@ -648,7 +655,7 @@ class PairAdjudication(BaseModel):
     rationale: str = Field(max_length=300)
 
 
-def adjudicate_pair(llm: LLM, a: Claim, b: Claim) -> PairJudgement:
+def adjudicate_pair(llm: LLM, a: Claim, b: Claim, *, trust_contradictions: bool = False) -> PairJudgement:
     """Ask the model how two claims relate. An :class:`LLMError` is not raised: the pair is recorded
     as unrelated with the reason, so that one bad answer does not stop a whole check."""
     try:
@@ -667,9 +674,13 @@ def adjudicate_pair(llm: LLM, a: Claim, b: Claim) -> PairJudgement:
             a=a.id, b=b.id, relation=Relation.unrelated, decided_by="model",
             rationale=f"model adjudication failed: {exc}",
         )
-    return PairJudgement(
-        a=a.id, b=b.id, relation=Relation(answer.relation), decided_by="model", rationale=answer.rationale,
-    )
+    relation, rationale = Relation(answer.relation), answer.rationale
+    if relation is Relation.contradicts and not trust_contradictions:
+        # A conflict is a strong claim to put before an editor: by default it needs a difference in
+        # numbers or dates that the rules can check, not a model's word alone.
+        relation = Relation.unrelated
+        rationale = f"The model said they contradict, which is not counted without a checkable difference: {rationale}"
+    return PairJudgement(a=a.id, b=b.id, relation=relation, decided_by="model", rationale=rationale)
 
 
 # -- facts ----------------------------------------------------------------------------------------
@@ -792,11 +803,14 @@ def verify(
     llm: LLM | None = None,
     *,
     adjudicate: bool = True,
+    model_contradictions: bool = False,
 ) -> tuple[list[Fact], list[PairJudgement], PairingStats]:
     """Cross-check the claims of ``articles``: pair by blocking, compare by rule, ask ``llm`` about
     the pairs the rules leave undecided (when given and ``adjudicate``), and cluster into facts.
 
-    Undecided pairs with no model make no judgement and link nothing.
+    Undecided pairs with no model make no judgement and link nothing. A model's "contradicts" is
+    kept only with ``model_contradictions=True`` (advisable with a strong model); by default a
+    conflict needs a difference in numbers or dates that the rules find.
 
     Example::
 
@@ -829,7 +843,7 @@ def verify(
         stats.sent_to_model = len(undecided)
         concurrency = max(1, int(getattr(getattr(model, "settings", None), "concurrency", 1) or 1))
         for (n, _), result in run_concurrently(
-            lambda item: adjudicate_pair(model, *item[1]), undecided, concurrency
+            lambda item: adjudicate_pair(model, *item[1], trust_contradictions=model_contradictions), undecided, concurrency
         ):
             if isinstance(result, BaseException):
                 raise result  # not an LLMError (those are handled per pair): a real fault
@@ -850,13 +864,14 @@ def check_report(
     prompts: dict[str, str] | None = None,
     failures: list[Failure] | None = None,
     adjudicate: bool = True,
+    model_contradictions: bool = False,
 ) -> Report:
     """Run :func:`verify` and wrap the result in a :class:`Report`.
 
     ``usage`` defaults to the model's usage counters; ``prompts`` (prompt id -> sha256) gets the
     adjudication prompt added when the model was asked.
     """
-    facts, judgements, stats = verify(articles, llm, adjudicate=adjudicate)
+    facts, judgements, stats = verify(articles, llm, adjudicate=adjudicate, model_contradictions=model_contradictions)
     if usage is None:
         usage = getattr(llm, "usage", None) if llm is not None else None
         usage = usage if isinstance(usage, Usage) else Usage()
@@ -877,7 +892,9 @@ def check_report(
     )
 
 
-def build_report(extraction: Extraction, llm: LLM | None = None, *, adjudicate: bool = True) -> Report:
+def build_report(
+    extraction: Extraction, llm: LLM | None = None, *, adjudicate: bool = True, model_contradictions: bool = False
+) -> Report:
     """Cross-check an :class:`~recoupe.models.Extraction` into a :class:`Report`, keeping its
     failures, usage (shared with ``llm``, so adjudication calls are counted too), model and prompt
     hashes.
@@ -894,4 +911,5 @@ def build_report(extraction: Extraction, llm: LLM | None = None, *, adjudicate: 
         prompts=extraction.prompts,
         failures=extraction.failures,
         adjudicate=adjudicate,
+        model_contradictions=model_contradictions,
     )
