@@ -159,8 +159,13 @@ def run_eval(
         prompts[adjudicate.id] = adjudicate.sha256
     except RecoupeError:
         pass
+    # Wall times exist only when recording; they stay out of the metrics so that a replay reproduces
+    # the reference exactly.
+    recording_seconds = {name: system.get("seconds") for name, system in systems.items() if system.get("seconds")}
+    systems = _without_seconds(systems)
     return {
         "backend": backend,
+        "recording_seconds": recording_seconds or None,
         "model": settings.model,
         "prompts": prompts,
         "gold_hash": gold_hash(eval_dir / "gold"),
@@ -179,6 +184,14 @@ def _langextract(articles: list[Any], gold: GoldSet, folder: Path, settings: Set
     if not record and not folder.exists():
         return None
     return run_langextract(articles, gold, folder, settings, record)
+
+
+def _without_seconds(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_seconds(v) for k, v in value.items() if k != "seconds"}
+    if isinstance(value, list):
+        return [_without_seconds(v) for v in value]
+    return value
 
 
 def _usage(usage: Usage) -> dict[str, Any]:
