@@ -11,6 +11,7 @@ import pytest
 
 from recoupe.errors import LLMError, SchemaError
 from recoupe.models import (
+    Report,
     Alignment,
     Article,
     ArticleClaims,
@@ -301,8 +302,9 @@ def test_pairing_on_three_articles_blocks_most_pairs():
 
     facts, judgements, stats = verify(bundle(*claims))
     assert stats.claims == 16 and stats.all_pairs == total and stats.candidate_pairs == len(pairs)
-    assert stats.decided_by_rule == len(judgements) and stats.sent_to_model == 0
-    assert sum(len(f.members) for f in facts) == 16  # every claim is in exactly one fact
+    assert stats.decided_by_rule == len({(j.a, j.b) for j in judgements}) and stats.sent_to_model == 0
+    # every claim is the primary member of exactly one fact; a day may put it in a second one
+    assert sorted(m.claim_id for f in facts for m in f.members if m.primary) == sorted(c.id for c in claims)
 
 
 def test_pairing_stays_sparse_on_many_unrelated_claims():
@@ -446,21 +448,22 @@ def test_afp_and_bloomberg_corroborate():
     assert fact.facet == "quantity"
 
 
-def test_fact_members_relations_and_reference():
+def test_a_wrong_day_makes_its_own_conflict_and_leaves_the_amount_corroborated():
     facts, judgements, _ = verify(bundle(MS_SUNDAY, MS_MONDAY, MS_BLOOMBERG, MS_EUR_PLAIN))
-    fact = fact_with(facts, MS_SUNDAY)
-    assert fact.verdict == Verdict.conflicting
-    assert len(fact.members) == 4
-    relations = {m.claim_id: m.relation for m in fact.members}
-    reference = fact.members[0]
-    assert reference.relation == Relation.equivalent
-    assert fact.statement in {MS_SUNDAY.text, MS_MONDAY.text, MS_BLOOMBERG.text, MS_EUR_PLAIN.text}
-    # Sunday and Monday contradict each other: both show it, although each agrees with the
-    # reference on the amount
-    assert relations[MS_SUNDAY.id] == relations[MS_MONDAY.id] == Relation.contradicts
-    assert reference.claim_id in {MS_BLOOMBERG.id, MS_EUR_PLAIN.id}
-    assert fact.statement == next(c.text for c in (MS_BLOOMBERG, MS_EUR_PLAIN) if c.id == reference.claim_id)
-    assert any(j.relation == Relation.contradicts for j in judgements)
+    amount = next(f for f in facts if f.facet == "quantity" and any(m.claim_id == MS_SUNDAY.id for m in f.members))
+    assert amount.verdict == Verdict.corroborated
+    assert {m.claim_id for m in amount.members} == {MS_SUNDAY.id, MS_MONDAY.id, MS_BLOOMBERG.id, MS_EUR_PLAIN.id}
+    assert all(m.primary for m in amount.members)
+    assert amount.members[0].relation == Relation.equivalent
+    day = next(f for f in facts if f.facet == "time")
+    assert day.verdict == Verdict.conflicting
+    assert {m.claim_id for m in day.members} == {MS_SUNDAY.id, MS_MONDAY.id}
+    assert sorted(m.relation.value for m in day.members) == ["contradicts", "equivalent"]  # vs the reference
+    assert not any(m.primary for m in day.members)  # both are amount claims first
+    assert facts[0] is day  # conflicts come first
+    report_fact = Report(articles=[], facts=facts).fact_of(MS_MONDAY.id)
+    assert report_fact is amount
+    assert any(j.relation == Relation.contradicts and j.facet == "time" for j in judgements)
 
 
 def test_fact_ids_are_stable_and_order_independent():
@@ -480,7 +483,7 @@ def test_facts_sorted_conflicts_first():
     order = {Verdict.conflicting: 0, Verdict.corroborated: 1, Verdict.single_source: 2}
     ranks = [order[f.verdict] for f in facts]
     assert ranks == sorted(ranks) and ranks[0] == 0
-    assert sorted(m.claim_id for f in facts for m in f.members) == sorted(c.id for c in claims)
+    assert sorted(m.claim_id for f in facts for m in f.members if m.primary) == sorted(c.id for c in claims)
 
 
 def test_claim_facet():
@@ -497,7 +500,8 @@ def test_check_report_builds_a_report():
     assert ADJUDICATE_PROMPT in report.prompts and len(report.prompts[ADJUDICATE_PROMPT]) == 64
     assert report.pairing.sent_to_model == 1
     assert report.facts[0].verdict == Verdict.conflicting
-    assert report.fact_of(MS_SUNDAY.id) is report.facts[0]
+    assert report.fact_of(MS_SUNDAY.id).verdict == Verdict.corroborated  # its amount; its day conflicts
+    assert any(m.claim_id == MS_SUNDAY.id for m in report.facts[0].members)
     rules_only = check_report(bundle(MS_SUNDAY, MS_MONDAY), None)
     assert rules_only.prompts == {} and rules_only.usage.calls == 0
 

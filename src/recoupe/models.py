@@ -237,6 +237,9 @@ class PairJudgement(_Model):
     relation: Relation
     decided_by: Literal["rule", "model"]
     rationale: str
+    facet: Literal["quantity", "time", "statement"] | None = Field(
+        default=None, description="what was compared: the amounts, the days, or the statements"
+    )
 
 
 class FactMember(_Model):
@@ -244,6 +247,11 @@ class FactMember(_Model):
     article_id: str
     relation: Relation
     origin: str
+    primary: bool = Field(
+        default=True,
+        description="False when the claim is here for another facet than its own (its day, while "
+        "its amount makes it a member of another fact)",
+    )
 
 
 class Fact(_Model):
@@ -279,7 +287,12 @@ class Report(_Model):
         return [c for a in self.articles for c in a.claims]
 
     def fact_of(self, claim_id: str) -> Fact | None:
+        """The fact of the claim's own facet (a claim may also appear in a fact about its day)."""
+        fallback = None
         for fact in self.facts:
-            if any(m.claim_id == claim_id for m in fact.members):
-                return fact
-        return None
+            for m in fact.members:
+                if m.claim_id == claim_id:
+                    if m.primary:
+                        return fact
+                    fallback = fallback or fact
+        return fallback

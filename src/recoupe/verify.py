@@ -477,8 +477,11 @@ def compare(a: Claim, b: Claim) -> PairJudgement | None:
     "1,2 milliard d'euros" gives ``compatible``.
     """
 
-    def judged(relation: Relation, rationale: str) -> PairJudgement:
-        return PairJudgement(a=a.id, b=b.id, relation=relation, decided_by="rule", rationale=rationale)
+    def judged(relation: Relation, rationale: str, facet: str | None = None) -> PairJudgement:
+        return PairJudgement(
+            a=a.id, b=b.id, relation=relation, decided_by="rule", rationale=rationale,
+            facet=facet,  # type: ignore[arg-type]
+        )
 
     same = _same_subject(a, b)
     if same is False:
@@ -508,12 +511,28 @@ def compare(a: Claim, b: Claim) -> PairJudgement | None:
                 return judged(
                     Relation.contradicts,
                     f"Same subject's announcement dated on different days ({_WEEKDAY_NAMES[wa]} vs {_WEEKDAY_NAMES[wb]}).",
+                    "time",
                 )
             if outcome is None:
-                return judged(Relation.equivalent, f"Same subject's announcement on the same day ({_WEEKDAY_NAMES[wa]}).")
+                return judged(
+                    Relation.equivalent, f"Same subject's announcement on the same day ({_WEEKDAY_NAMES[wa]}).", "time"
+                )
     if outcome is not None:
-        return judged(*outcome)
+        return judged(*outcome, "quantity")
     return None
+
+
+def _with_amounts(judgement: PairJudgement, pair: tuple[Claim, Claim]) -> list[PairJudgement]:
+    """A pair told apart by its days may still agree on its amounts: keep both judgements, so that
+    the day makes a conflicting fact of its own and the amount stays corroborated."""
+    a, b = pair
+    if judgement.facet != "time" or a.quantity is None or b.quantity is None:
+        return [judgement]
+    outcome = _compare_quantities(a, b)
+    if outcome is None or outcome[0] == Relation.unrelated:
+        return [judgement]
+    return [judgement, PairJudgement(a=a.id, b=b.id, relation=outcome[0], decided_by="rule",
+                                     rationale=outcome[1], facet="quantity")]
 
 
 # -- pairing --------------------------------------------------------------------------------------
@@ -698,8 +717,9 @@ _LINKING = (Relation.equivalent, Relation.compatible, Relation.contradicts)
 _VERDICT_ORDER = {Verdict.conflicting: 0, Verdict.corroborated: 1, Verdict.single_source: 2}
 
 
-def _fact_id(claim_ids: Iterable[str]) -> str:
-    return "F" + hashlib.sha256("\n".join(sorted(claim_ids)).encode()).hexdigest()[:10]
+def _fact_id(claim_ids: Iterable[str], facet: str = "") -> str:
+    key = "\n".join(sorted(claim_ids)) + ("\n#" + facet if facet else "")
+    return "F" + hashlib.sha256(key.encode()).hexdigest()[:10]
 
 
 def build_facts(
@@ -718,6 +738,37 @@ def build_facts(
     Facts come conflicting first, then corroborated, then single-source; larger first, then by id.
     """
     by_id = {c.id: c for c in claims}
+    primary = {c.id: claim_facet(c) for c in claims}
+
+    def edge_facet(j: PairJudgement) -> str:
+        if j.facet is not None:
+            return j.facet
+        fa, fb = primary.get(j.a), primary.get(j.b)
+        return fa if fa == fb and fa is not None else "statement"
+
+    linking = [j for j in judgements if j.relation in _LINKING and j.a in by_id and j.b in by_id and j.a != j.b]
+    facts: list[Fact] = []
+    # One clustering per facet: a claim that gives an amount and a day is a member of the fact
+    # about the amount and, through its day, of the fact about the day, so that a wrong day does
+    # not make the amount look disputed.
+    for facet in ("quantity", "time", "statement"):
+        edges = [j for j in linking if edge_facet(j) == facet]
+        nodes = {c.id for c in claims if primary[c.id] == facet}
+        nodes.update(x for j in edges for x in (j.a, j.b))
+        facts.extend(_cluster(facet, [c for c in claims if c.id in nodes], edges, origins, primary))
+    facts.sort(key=lambda f: (_VERDICT_ORDER[f.verdict], -len(f.members), f.id))
+    return facts
+
+
+def _cluster(
+    facet: str,
+    claims: Sequence[Claim],
+    edges: Sequence[PairJudgement],
+    origins: dict[str, str],
+    primary: dict[str, str],
+) -> list[Fact]:
+    """Connected components of ``claims`` over ``edges`` (one facet), as facts."""
+    by_id = {c.id: c for c in claims}
     parent = {c.id: c.id for c in claims}
 
     def find(x: str) -> str:
@@ -726,7 +777,6 @@ def build_facts(
             x = parent[x]
         return x
 
-    edges = [j for j in judgements if j.relation in _LINKING and j.a in by_id and j.b in by_id and j.a != j.b]
     for j in edges:
         ra, rb = find(j.a), find(j.b)
         if ra != rb:
@@ -772,6 +822,7 @@ def build_facts(
                 FactMember(
                     claim_id=cid, article_id=claim.article_id, relation=relation,
                     origin=origins.get(cid, f"article:{claim.article_id}"),
+                    primary=primary[cid] == facet,
                 )
             )
         fact_members.sort(key=lambda m: (m.claim_id != reference, m.article_id, m.claim_id))
@@ -785,15 +836,14 @@ def build_facts(
         ref_claim = by_id[reference]
         facts.append(
             Fact(
-                id=_fact_id(ids),
-                facet=claim_facet(ref_claim),
+                id=_fact_id(ids, facet),
+                facet=facet,  # type: ignore[arg-type]
                 statement=ref_claim.text,
                 members=fact_members,
                 verdict=verdict,
                 origins=fact_origins,
             )
         )
-    facts.sort(key=lambda f: (_VERDICT_ORDER[f.verdict], -len(f.members), f.id))
     return facts
 
 
@@ -850,7 +900,7 @@ def verify(
             decided_at[n] = result
 
     # Input order, not completion order, keeps the output deterministic under concurrency.
-    judgements = [decided_at[n] for n in sorted(decided_at)]
+    judgements = [j for n in sorted(decided_at) for j in _with_amounts(decided_at[n], pairs[n])]
     facts = build_facts(claims, judgements, origins)
     return facts, judgements, stats
 

@@ -453,7 +453,12 @@ def score_crosscheck(facts: Sequence[Fact], gold: GoldSet, matches: Iterable[Mat
     macro_f1 = sum(relations[label].f1 for label in present) / len(present) if present else 0.0
 
     # clustering
+    # A claim's cluster is the fact of its own facet (a claim can also sit in a fact about its day).
     pred_first: dict[str, str] = {}
+    for fact in facts:
+        for m in fact.members:
+            if m.primary:
+                pred_first.setdefault(m.claim_id, fact.id)
     for fact in facts:
         for m in fact.members:
             pred_first.setdefault(m.claim_id, fact.id)
