@@ -242,6 +242,7 @@ def span_claim(
     quantity: Quantity | None = None,
     chunk_index: int | None = None,
     claimant: str | None = None,
+    subject: str | None = None,
 ) -> Claim:
     """A claim made by the code from a span of the article: text = quote = the span, grounded
     exactly, its fields read from it (``method="rule"``)."""
@@ -255,7 +256,7 @@ def span_claim(
         quote=quote,
         span=span.model_copy(),
         alignment=Alignment.exact,
-        subject=infer_subject(quote, sentence),
+        subject=subject or infer_subject(quote, sentence),
         claimant=claimant or _sentence_attribution(sentence),
         quantity=quantity,
         time=parse_time(quote, article.published),
@@ -264,6 +265,20 @@ def span_claim(
         chunk_index=chunk_index,
         method="rule",
     )
+
+
+def _context_subject(sentence: Sentence, claims: Sequence[Claim]) -> str | None:
+    """The subject of a code-made claim, from what the model found in the article: a subject of the
+    model's claims that the sentence names, else the subject of the nearest model claim before it
+    (news text keeps its subject from one sentence to the next: "Grâce à cet investissement, le
+    pays sera doté de 25 000 GPU")."""
+    subjects = [(c.span.start, c.subject) for c in claims if c.subject and c.span is not None and c.method == "model"]
+    folded = fold(sentence.text)
+    for _, subject in sorted(subjects, key=lambda t: -len(t[1])):
+        if fold(subject) in folded:
+            return subject
+    before = [(start, subject) for start, subject in subjects if start < sentence.span.start]
+    return max(before)[1] if before else None
 
 
 def coverage_claims(
@@ -299,7 +314,8 @@ def coverage_claims(
             else:  # the sentence has claims: each number they left out gets the clause stating it
                 candidates = [(_clause_around(article.text, sentence.span, q.text), q) for q in missing]
             for span, quantity in candidates:
-                claim = span_claim(article, span, sentence.text, quantity=quantity, chunk_index=chunk.index)
+                claim = span_claim(article, span, sentence.text, quantity=quantity, chunk_index=chunk.index,
+                                   subject=_context_subject(sentence, claims))
                 if claim.id in taken:
                     continue
                 taken.add(claim.id)
