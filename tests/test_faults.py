@@ -19,7 +19,8 @@ SECRET = "sk-test-DO-NOT-LEAK-1234567890"
 
 
 def _target(body: dict[str, Any]) -> str:
-    user = body["messages"][-1]["content"]
+    # a re-ask appends the failed answer and the error after the original request
+    user = next(m["content"] for m in body["messages"] if "TARGET:\n" in str(m.get("content", "")))
     return user.split("TARGET:\n", 1)[1]
 
 

@@ -111,3 +111,19 @@ def test_settings_from_env_reads_only_the_documented_variables() -> None:
     assert Settings.from_env({}).embedded
     assert Settings.from_env({}).request_extra_body() == {"cache_prompt": False}
     assert s.request_extra_body() is None
+
+
+def test_an_answer_with_no_choices_is_asked_again(tmp_path: Path) -> None:
+    with FakeOpenAIServer() as server:
+        server.script(Fault.empty_choices(), Reply.json(GOOD))
+        llm = _llm(server, tmp_path)
+        assert _ask(llm).claims
+        assert llm.usage.stages["extract"].retries == 1
+
+
+def test_a_schema_failure_names_the_field_not_the_retry_machinery(tmp_path: Path) -> None:
+    with FakeOpenAIServer() as server:
+        server.script(Reply.json({"claims": "x"}), Reply.json({"claims": "y"}))
+        with pytest.raises(SchemaError) as info:
+            _ask(_llm(server, tmp_path))
+        assert "RetryError" not in str(info.value) and "claims" in str(info.value)

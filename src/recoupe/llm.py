@@ -44,6 +44,8 @@ REPLAY_BASE_URL = "http://127.0.0.1:9/v1"
 def _is_transient(exc: BaseException) -> bool:
     if _recording_missing(exc):
         return False
+    if isinstance(exc, ValueError) and "no completion choices" in str(exc).lower():
+        return True  # an answer with empty "choices": the server had a hiccup, ask again
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code in (408, 409, 429) or exc.status_code >= 500
     return isinstance(exc, openai.APIConnectionError | openai.APITimeoutError | httpx.TransportError)
@@ -278,6 +280,8 @@ class LLM:
             ) from None
         except InstructorRetryException as exc:
             cause = exc.__cause__ or (exc.args[0] if exc.args else None)
+            if isinstance(cause, tenacity.RetryError) and cause.last_attempt.failed:
+                cause = cause.last_attempt.exception()
             if isinstance(cause, IncompleteOutputException) or "IncompleteOutput" in repr(cause):
                 raise TruncatedOutputError(
                     f"the answer hit the {max_tokens}-token limit before it was complete",
