@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .articles import iter_articles
 from .chunking import make_chunks, split_sentences
 from .errors import ArticleError, RecoupeError, TruncatedOutputError
 from rapidfuzz import fuzz
@@ -544,7 +543,3 @@ def extract_articles(
             finish(plan)
     result.articles = [done[a.id] for a in good if a.id in done]
     return result
-
-
-def extract_paths(paths: Iterable[str], llm: LLM, **kwargs) -> Extraction:  # type: ignore[no-untyped-def]
-    return extract_articles(iter_articles(paths), llm, **kwargs)
