@@ -193,18 +193,20 @@ class LLM:
         """
         messages = prompt.render(**variables)
         max_tokens = max_tokens or self.settings.max_tokens
-        key = cache_key(
-            model=self.settings.model,
-            messages=messages,
-            schema=_schema(response_model),
-            temperature=self.settings.temperature,
-            seed=self.settings.seed,
-            prompt_id=prompt.id,
-            prompt_sha256=prompt.sha256,
-            max_tokens=max_tokens,
-        )
         where = {"stage": stage, "article_id": article_id, "chunk_index": chunk_index}
+        key = None
         if self.cache is not None:
+            # the key (canonical JSON and a hash of the whole request) is built only when cached
+            key = cache_key(
+                model=self.settings.model,
+                messages=messages,
+                schema=_schema(response_model),
+                temperature=self.settings.temperature,
+                seed=self.settings.seed,
+                prompt_id=prompt.id,
+                prompt_sha256=prompt.sha256,
+                max_tokens=max_tokens,
+            )
             cached = self.cache.get(key)
             if cached is not None:
                 try:
@@ -222,7 +224,7 @@ class LLM:
         finally:
             with self._lock:
                 self.usage.stage(stage).seconds += time.monotonic() - started
-        if self.cache is not None:
+        if key is not None and self.cache is not None:
             self.cache.set(key, {"answer": answer.model_dump(mode="json"), "model": self.settings.model})
         return answer
 

@@ -263,6 +263,20 @@ class Fact(_Model):
     origins: list[str]
 
 
+def facts_by_claim(facts: list[Fact]) -> dict[str, Fact]:
+    """Claim id -> the fact of the claim's own facet, in the order of ``facts``; a claim that sits
+    only in facts of another facet (its day) maps to the first of those."""
+    index: dict[str, Fact] = {}
+    for fact in facts:
+        for m in fact.members:
+            if m.primary:
+                index.setdefault(m.claim_id, fact)
+    for fact in facts:
+        for m in fact.members:
+            index.setdefault(m.claim_id, fact)
+    return index
+
+
 class PairingStats(_Model):
     claims: int = 0
     all_pairs: int = 0
@@ -288,11 +302,4 @@ class Report(_Model):
 
     def fact_of(self, claim_id: str) -> Fact | None:
         """The fact of the claim's own facet (a claim may also appear in a fact about its day)."""
-        fallback = None
-        for fact in self.facts:
-            for m in fact.members:
-                if m.claim_id == claim_id:
-                    if m.primary:
-                        return fact
-                    fallback = fallback or fact
-        return fallback
+        return facts_by_claim(self.facts).get(claim_id)

@@ -240,21 +240,26 @@ _WEEKDAYS = {
     "lundi": 0, "mardi": 1, "mercredi": 2, "jeudi": 3, "vendredi": 4, "samedi": 5, "dimanche": 6,
     "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6,
 }
-_MONTHS = {
+_FRENCH_MONTHS = {
     "janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6, "juillet": 7,
     "août": 8, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11, "décembre": 12, "decembre": 12,
+}
+_MONTHS = {
+    **_FRENCH_MONTHS,
     "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7, "august": 8,
     "september": 9, "october": 10, "november": 11, "december": 12,
 }
 _APOS = r"['’]"
+_DAY_NAMES = "|".join(_WEEKDAYS)
+_DAY = re.compile(rf"\b(?P<w>{_DAY_NAMES})\b", re.I)
 _TIME_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("by_end_year", re.compile(rf"(?:d{_APOS}ici|by)\s+(?:la\s+)?(?:fin|end)\s+(?:de\s+|d{_APOS}\s*|of\s+)?(?:l{_APOS}année\s+)?(?P<y>(?:19|20)\d\d)", re.I)),
     ("by_year", re.compile(rf"(?:d{_APOS}ici|by)\s+(?P<y>(?:19|20)\d\d)", re.I)),
     ("by_end_this_year", re.compile(rf"(?:d{_APOS}ici\s+(?:la\s+)?fin\s+(?:de\s+)?l{_APOS}année|by\s+(?:the\s+)?end\s+of\s+(?:the|this)\s+year)", re.I)),
-    ("date", re.compile(r"(?P<d>\d{1,2})(?:er)?\s+(?P<m>janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre)(?:\s+(?P<y>(?:19|20)\d\d))?", re.I)),
+    ("date", re.compile(rf"(?P<d>\d{{1,2}})(?:er)?\s+(?P<m>{'|'.join(_FRENCH_MONTHS)})(?:\s+(?P<y>(?:19|20)\d\d))?", re.I)),
     ("since_year", re.compile(r"(?:depuis|since)\s+(?P<y>(?:19|20)\d\d)", re.I)),
     ("in_year", re.compile(r"(?:\ben\s+|\bin\s+|\bde\s+|\bannée\s+)(?P<y>(?:19|20)\d\d)\b", re.I)),
-    ("weekday", re.compile(r"\b(?P<w>lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I)),
+    ("weekday", _DAY),
     ("this_year", re.compile(r"\b(?:cette\s+année|this\s+year|en\s+cours)\b", re.I)),
     ("last_year", re.compile(rf"\b(?:l{_APOS}année\s+dernière|l{_APOS}an\s+dernier|last\s+year)\b", re.I)),
     ("quarter", re.compile(r"\b(?:au\s+)?(?P<q>premier|deuxième|second|troisième|quatrième|first|third|fourth)\s+(?:trimestre|quarter)\b", re.I)),
@@ -271,9 +276,8 @@ def _year_range(year: int) -> tuple[dt.date, dt.date]:
 
 
 def weekday_of(text: str) -> int | None:
-    m = re.search(r"\b(lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|monday|tuesday|wednesday|"
-                  r"thursday|friday|saturday|sunday)\b", text, re.I)
-    return _WEEKDAYS[m.group(1).lower()] if m else None
+    m = _DAY.search(text)
+    return _WEEKDAYS[m.group("w").lower()] if m else None
 
 
 def parse_time(text: str, published: dt.date | None = None) -> TimeRef | None:

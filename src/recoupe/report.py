@@ -15,7 +15,7 @@ import re
 from collections import Counter
 from typing import Any
 
-from .models import Claim, Fact, Relation, Report, Verdict
+from .models import Claim, Fact, Relation, Report, Verdict, facts_by_claim
 
 __all__ = ["to_json", "to_markdown", "to_html", "to_claimreview"]
 
@@ -256,7 +256,7 @@ def _script_json(data: Any) -> str:
 
 
 def _viewer_data(report: Report) -> dict[str, Any]:
-    fact_of = {m.claim_id: fact for fact in report.facts for m in fact.members}
+    fact_of = facts_by_claim(report.facts)
     claims = {
         c.id: {
             "article_id": c.article_id,
@@ -285,7 +285,7 @@ def to_html(report: Report) -> str:
     the conflicts, then every article with its claims highlighted by verdict; clicking a claim
     opens a panel with its fact and the other articles' wording."""
     claims = _claims_by_id(report)
-    fact_of = {m.claim_id: fact for fact in report.facts for m in fact.members}
+    fact_of = facts_by_claim(report.facts)
     counts = Counter(f.verdict for f in report.facts)
     p = report.pairing
     parts: list[str] = [

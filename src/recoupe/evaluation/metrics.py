@@ -52,7 +52,7 @@ from itertools import combinations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..models import Alignment, ArticleClaims, Claim, Fact, Relation, TimeRef
+from ..models import Alignment, ArticleClaims, Claim, Fact, Relation, TimeRef, facts_by_claim
 from .gold import KINDS, GoldSet
 from .matching import Match, fold_text, match_claims, values_agree
 
@@ -454,14 +454,7 @@ def score_crosscheck(facts: Sequence[Fact], gold: GoldSet, matches: Iterable[Mat
 
     # clustering
     # A claim's cluster is the fact of its own facet (a claim can also sit in a fact about its day).
-    pred_first: dict[str, str] = {}
-    for fact in facts:
-        for m in fact.members:
-            if m.primary:
-                pred_first.setdefault(m.claim_id, fact.id)
-    for fact in facts:
-        for m in fact.members:
-            pred_first.setdefault(m.claim_id, fact.id)
+    pred_first = {claim_id: fact.id for claim_id, fact in facts_by_claim(list(facts)).items()}
     gold_first = {m.claim: f.id for f in gold.facts for m in f.members}
     matched = [c.id for c in gold.claims if c.id in gold_to_pred]
     gold_cluster = {g: gold_first.get(g, f"gold-alone:{g}") for g in matched}
