@@ -17,7 +17,14 @@ import instructor
 import openai
 import pydantic
 import tenacity
-from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+from instructor.core.exceptions import IncompleteOutputException
+from instructor.core.exceptions import ValidationError as InstructorValidationError
+from instructor.processing.response import (
+    handle_reask_kwargs,
+    handle_response_model,
+    process_response,
+)
+from openai.types.chat import ChatCompletion
 
 from .cache import ResponseCache, cache_key
 from .errors import (
@@ -31,7 +38,7 @@ from .models import Usage
 from .prompting import Prompt
 from .settings import Settings
 
-__all__ = ["LLM", "run_concurrently", "REPLAY_BASE_URL"]
+__all__ = ["LLM", "REPLAY_BASE_URL", "run_concurrently"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T", bound=pydantic.BaseModel)
@@ -87,11 +94,10 @@ class _Backoff(tenacity.wait.wait_base):
         return float(self.exponential(retry_state))
 
 
-def _last_output(exc: BaseException) -> str | None:
-    completion = getattr(exc, "last_completion", None)
+def _content(completion: Any) -> str | None:
     try:
-        return str(completion.choices[0].message.content)  # type: ignore[union-attr]
-    except Exception:
+        return str(completion.choices[0].message.content)
+    except (AttributeError, IndexError, TypeError):
         return None
 
 
@@ -113,12 +119,10 @@ class LLM:
         self.settings = settings
         self.usage = usage if usage is not None else Usage()
         self._lock = threading.Lock()
-        self._local = threading.local()
         self._replay_only = replay_only
         self._http_client = http_client
         self._base_url: str | None = None
         self._openai: openai.OpenAI | None = None
-        self._instructor: instructor.Instructor | None = None
         self.cache = ResponseCache(settings.resolved_cache_dir) if settings.use_cache else None
 
     @property
@@ -139,11 +143,11 @@ class LLM:
                     self._base_url = url
         return self._base_url
 
-    def _client(self) -> instructor.Instructor:
-        if self._instructor is None:
+    def _client(self) -> openai.OpenAI:
+        if self._openai is None:
             base_url = self.base_url
             with self._lock:
-                if self._instructor is None:
+                if self._openai is None:
                     self._openai = openai.OpenAI(
                         base_url=base_url,
                         api_key=self.settings.api_key or "not-needed",
@@ -151,28 +155,16 @@ class LLM:
                         max_retries=0,  # tenacity owns transport retries
                         http_client=self._http_client,
                     )
-                    client = instructor.from_openai(self._openai, mode=instructor.Mode.JSON_SCHEMA)
-                    client.on("completion:response", self._on_response)
-                    client.on("parse:error", self._on_parse_error)
-                    self._instructor = client
-        return self._instructor
+        return self._openai
 
-    # -- hooks -----------------------------------------------------------------------------------
-    def _on_response(self, response: Any) -> None:
-        stage = getattr(self._local, "stage", "other")
-        usage = getattr(response, "usage", None)
+    def _count(self, stage: str, completion: Any) -> None:
+        usage = getattr(completion, "usage", None)
         with self._lock:
             s = self.usage.stage(stage)
             s.calls += 1
             if usage is not None:
                 s.prompt_tokens += int(getattr(usage, "prompt_tokens", 0) or 0)
                 s.completion_tokens += int(getattr(usage, "completion_tokens", 0) or 0)
-
-    def _on_parse_error(self, error: Exception) -> None:
-        stage = getattr(self._local, "stage", "other")
-        with self._lock:
-            self.usage.stage(stage).reasks += 1
-        log.warning("%s: answer did not fit the schema (%s); re-asking", stage, type(error).__name__)
 
     # -- calls -----------------------------------------------------------------------------------
     def complete(
@@ -218,7 +210,6 @@ class LLM:
                         self.usage.stage(stage).cache_hits += 1
                     return answer
         started = time.monotonic()
-        self._local.stage = stage
         try:
             answer = self._call_with_retries(messages, response_model, max_tokens, where)
         finally:
@@ -231,6 +222,56 @@ class LLM:
     def _call_with_retries(
         self, messages: list[dict[str, str]], response_model: type[T], max_tokens: int, where: dict[str, Any]
     ) -> T:
+        """One answer: each HTTP request under bounded transport retries, then instructor's parsing and
+        validation, and instructor's re-ask messages when the answer does not fit the schema.
+
+        The request is the one ``instructor`` builds in JSON_SCHEMA mode, prepared once per response
+        model rather than on every call, and posted as it is (the openai SDK's per-call typing of the
+        parameters is skipped): this path costs about a third of the CPU of the full client stack.
+        """
+        prepared, response_format = _json_schema_request(response_model)
+        body: dict[str, Any] = {
+            "model": self.settings.model,
+            "messages": messages,
+            "response_format": response_format,
+            "temperature": self.settings.temperature,
+            "seed": self.settings.seed,
+            "max_tokens": max_tokens,
+            **(self.settings.request_extra_body() or {}),
+        }
+        attempts = 0
+        failed: list[Any] = []
+        last: Any = None
+        for reask in range(self.settings.max_reasks + 1):
+            completion, sent = self._post_with_retries(body, where, attempts)
+            attempts += sent
+            last = completion
+            try:
+                return process_response(completion, response_model=prepared, stream=False,
+                                        mode=instructor.Mode.JSON_SCHEMA)  # type: ignore[return-value]
+            except IncompleteOutputException:
+                raise TruncatedOutputError(
+                    f"the answer hit the {max_tokens}-token limit before it was complete",
+                    attempts=attempts, last_output=_content(completion), **where,
+                ) from None
+            except (ValueError, InstructorValidationError) as exc:  # pydantic's and JSON errors are ValueErrors
+                with self._lock:
+                    self.usage.stage(where["stage"]).reasks += 1
+                failed.append(exc)
+                if reask == self.settings.max_reasks:
+                    break
+                log.warning("%s: answer did not fit the schema (%s); re-asking", where["stage"], type(exc).__name__)
+                body = handle_reask_kwargs(kwargs=body, mode=instructor.Mode.JSON_SCHEMA, response=completion,
+                                           exception=exc, failed_attempts=None)
+        raise SchemaError(
+            f"the answer did not fit the schema after {len(failed)} attempt(s): {_describe(failed[-1])}",
+            attempts=len(failed), last_output=_content(last), **where,
+        )
+
+    def _post_with_retries(self, body: dict[str, Any], where: dict[str, Any], before: int) -> tuple[Any, int]:
+        """POST one chat completion, retrying transport faults (429 with Retry-After, 5xx, timeouts,
+        resets, an answer without choices) with backoff; returns the completion and the requests sent."""
+        client = self._client()
         attempts = 0
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
@@ -250,62 +291,27 @@ class LLM:
             before_sleep=before_sleep,
             reraise=True,
         )
-        reasks = tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type(
-                (pydantic.ValidationError, JSONDecodeError, instructor.core.exceptions.ValidationError)
-            ),
-            stop=tenacity.stop_after_attempt(self.settings.max_reasks + 1),
-        )
-        client = self._client()
-        extra: dict[str, Any] = {}
-        body = self.settings.request_extra_body()
-        if body:
-            extra["extra_body"] = body
         try:
             for attempt in transport:
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
-                    return client.chat.completions.create(
-                        model=self.settings.model,
-                        messages=messages,  # type: ignore[arg-type]
-                        response_model=response_model,
-                        max_retries=reasks,
-                        temperature=self.settings.temperature,
-                        seed=self.settings.seed,
-                        max_tokens=max_tokens,
-                        **extra,
-                    )
-        except IncompleteOutputException as exc:
-            raise TruncatedOutputError(
-                f"the answer hit the {max_tokens}-token limit before it was complete",
-                attempts=attempts, last_output=_last_output(exc), **where,
-            ) from None
-        except InstructorRetryException as exc:
-            cause = exc.__cause__ or (exc.args[0] if exc.args else None)
-            if isinstance(cause, tenacity.RetryError) and cause.last_attempt.failed:
-                cause = cause.last_attempt.exception()
-            if isinstance(cause, IncompleteOutputException) or "IncompleteOutput" in repr(cause):
-                raise TruncatedOutputError(
-                    f"the answer hit the {max_tokens}-token limit before it was complete",
-                    attempts=attempts, last_output=_last_output(exc), **where,
-                ) from None
-            if cause is not None and _is_transient(cause if isinstance(cause, BaseException) else Exception()):
-                raise TransientLLMError(_describe(cause), attempts=attempts, **where) from None
-            raise SchemaError(
-                f"the answer did not fit the schema after {exc.n_attempts} attempt(s): {_describe(cause)}",
-                attempts=exc.n_attempts, last_output=_last_output(exc), **where,
-            ) from None
+                    completion = client.post("/chat/completions", body=body, cast_to=ChatCompletion)
+                    self._count(where["stage"], completion)
+                    if not completion.choices:
+                        raise ValueError("the endpoint returned no completion choices")
+                    return completion, attempts
         except Exception as exc:  # noqa: BLE001 - every library error becomes a RecoupeError
+            total = before + attempts
             if _recording_missing(exc):
                 raise RecordingMissingError(
                     "no recorded response matches this request (record it with --record)",
-                    attempts=attempts, **where,
+                    attempts=total, **where,
                 ) from None
             if _is_transient(exc):
                 raise TransientLLMError(
-                    f"{_describe(exc)} (gave up after {attempts} attempt(s))", attempts=attempts, **where
+                    f"{_describe(exc)} (gave up after {attempts} attempt(s))", attempts=total, **where
                 ) from None
-            raise LLMError(_describe(exc), attempts=attempts, **where) from None
+            raise LLMError(_describe(exc), attempts=total, **where) from None
         raise LLMError("no attempt was made", **where)  # pragma: no cover
 
     def close(self) -> None:
@@ -313,6 +319,15 @@ class LLM:
             self.cache.close()
         if self._openai is not None:
             self._openai.close()
+
+
+@functools.lru_cache(maxsize=64)
+def _json_schema_request(response_model: type[T]) -> tuple[type[T], dict[str, Any]]:
+    """instructor's JSON_SCHEMA preparation of ``response_model``: the model it validates answers
+    with and the ``response_format`` it sends. It depends on the model only, so it is done once
+    (instructor redoes it, schema generation included, on every call)."""
+    prepared, kwargs = handle_response_model(response_model, mode=instructor.Mode.JSON_SCHEMA, messages=[])
+    return prepared, kwargs["response_format"]  # type: ignore[return-value]
 
 
 @functools.lru_cache(maxsize=64)
