@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -74,7 +74,7 @@ _NOT_ENTITIES = {
     "le", "la", "les", "l", "un", "une", "des", "il", "elle", "ils", "elles", "ce", "cette", "cela", "ces",
     "dans", "en", "au", "aux", "plus", "de", "du", "selon", "pour", "par", "avec", "mais", "et", "ou",
     "the", "a", "an", "it", "this", "that", "in", "on", "for", "but", "and", "according", "its", "their",
-    "nous", "vous", "on", "dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "paris",
+    "nous", "vous", "dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "paris",
 }
 
 
@@ -504,39 +504,47 @@ def extract_articles(
             if on_done:
                 on_done(item, item)
     # Every chunk of every article goes through one pool, so that a long article and a short batch
-    # both keep ``concurrency`` requests in flight.
-    plans = {a.id: _Plan.of(a) for a in good}
-    tasks = [(plan, chunk) for plan in plans.values() for chunk in plan.chunks]
+    # both keep ``concurrency`` requests in flight. Articles are split as the pool takes their
+    # chunks, not all before the first request.
+
+    def fail(article: Article, error: BaseException) -> RecoupeError:
+        if isinstance(error, RecoupeError):
+            reason = str(error)
+        else:  # a bug must not lose the batch; say what it was
+            log.error("unexpected error on article %s", article.id, exc_info=error)
+            reason = f"internal error: {type(error).__name__}: {error}"
+        result.failures.append(
+            Failure(source=article.source or article.id, article_id=article.id, stage="extract", reason=reason)
+        )
+        return error if isinstance(error, RecoupeError) else RecoupeError(reason)
 
     def finish(plan: _Plan) -> None:
-        article = plan.article
-        outcome: ArticleClaims | BaseException
+        outcome: ArticleClaims | RecoupeError
         error = plan.error()
         if error is None:
             try:
-                outcome = plan.assemble()
+                outcome = done[plan.article.id] = plan.assemble()
             except Exception as exc:  # noqa: BLE001 - a bug must not lose the batch
-                error = exc
-        if error is not None:
-            if isinstance(error, RecoupeError):
-                reason = str(error)
-            else:  # a bug must not lose the batch; say what it was
-                log.error("unexpected error on article %s", article.id, exc_info=error)
-                reason = f"internal error: {type(error).__name__}: {error}"
-            result.failures.append(
-                Failure(source=article.source or article.id, article_id=article.id, stage="extract", reason=reason)
-            )
-            outcome = error if isinstance(error, RecoupeError) else RecoupeError(reason)
+                outcome = fail(plan.article, exc)
         else:
-            done[article.id] = outcome
+            outcome = fail(plan.article, error)
         if on_done:
-            on_done(article, outcome)  # type: ignore[arg-type]
+            on_done(plan.article, outcome)
 
-    for plan in plans.values():
-        if not plan.chunks:  # nothing to ask the model: only what the code finds
-            finish(plan)
+    def tasks() -> Iterator[tuple[_Plan, Chunk]]:
+        for article in good:
+            try:
+                plan = _Plan.of(article)
+            except Exception as exc:  # noqa: BLE001 - a bug must not lose the batch
+                if on_done:
+                    on_done(article, fail(article, exc))
+                continue
+            if not plan.chunks:  # nothing to ask the model: only what the code finds
+                finish(plan)
+            yield from ((plan, chunk) for chunk in plan.chunks)
+
     for (plan, chunk), drafts in run_concurrently(
-        lambda task: _extract_chunk(llm, task[0].article, task[1], task[0].sentences), tasks, llm.settings.concurrency
+        lambda task: _extract_chunk(llm, task[0].article, task[1], task[0].sentences), tasks(), llm.settings.concurrency
     ):
         plan.drafts[chunk.index] = drafts
         if plan.finished:

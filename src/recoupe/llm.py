@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from json import JSONDecodeError
 from typing import Any, TypeVar
 
@@ -356,19 +356,37 @@ def _describe(exc: BaseException | None) -> str:
 
 def run_concurrently(fn: Callable[[R], Any], items: Iterable[R], concurrency: int) -> Iterator[tuple[R, Any]]:
     """Apply ``fn`` to ``items`` with at most ``concurrency`` in flight; yields ``(item, result or
-    exception)`` in completion order so that progress can be reported as work finishes."""
-    items = list(items)
+    exception)`` in completion order so that progress can be reported as work finishes.
+
+    ``items`` is consumed lazily, a few ahead of the workers: when it is a generator that prepares
+    work (splitting an article, comparing a pair), that preparation overlaps the requests in flight
+    instead of holding up the first one.
+    """
+    pending_items = iter(items)
     if concurrency <= 1:
-        for item in items:
+        for item in pending_items:
             try:
                 yield item, fn(item)
             except Exception as exc:  # noqa: BLE001
                 yield item, exc
         return
-    from concurrent.futures import as_completed
-
+    ahead = 2 * concurrency  # submitted but not finished: the workers never wait for the next item
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        futures = {pool.submit(fn, item): item for item in items}
-        for future in as_completed(futures):
-            exc = future.exception()
-            yield futures[future], (exc if exc is not None else future.result())
+        running: dict[Future[Any], R] = {}
+
+        def top_up() -> None:
+            while len(running) < ahead:
+                try:
+                    item = next(pending_items)
+                except StopIteration:
+                    return
+                running[pool.submit(fn, item)] = item
+
+        top_up()
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            done = [(running.pop(future), future) for future in finished]
+            top_up()  # before handing results back, so that the pool stays busy meanwhile
+            for item, future in done:
+                exc = future.exception()
+                yield item, (exc if exc is not None else future.result())
