@@ -572,3 +572,67 @@ def test_amounts_that_count_different_things_are_unrelated():
     invested = grounded("003", "plus de 20 milliards d’euros (21,6 milliards de dollars) d’injections de liquidités", subject="Amazon")
     judgement = compare(revenue, invested)
     assert judgement is not None and judgement.relation == Relation.unrelated
+
+
+def _pairing_by_definition(claims: list[Claim]) -> list[tuple[str, str]]:
+    """candidate_pairs as its docstring defines it, pair by pair over all pairs: the reference the
+    vectorised implementation must reproduce exactly."""
+    from rapidfuzz import fuzz
+
+    from recoupe.normalize import fold
+    from recoupe.verify import (
+        CANDIDATE_FACTOR, LEXICAL_THRESHOLD, MAX_LEXICAL_BLOCK, MAX_PARTNERS,
+        _amounts, _entities, _has_date, _subject_key,
+    )
+
+    folded = [fold(c.text) for c in claims]
+    block_size: dict[str, int] = {}
+    for c in claims:
+        for key in _entities(c):
+            block_size[key] = block_size.get(key, 0) + 1
+    found = []
+    for i, j in itertools.combinations(range(len(claims)), 2):
+        a, b = claims[i], claims[j]
+        if a.article_id == b.article_id:
+            continue
+        amounts = any(
+            ka == kb and max(va, vb) / min(va, vb) <= CANDIDATE_FACTOR
+            for ka, va in (_amounts(a.quantity) if a.quantity else [])
+            for kb, vb in (_amounts(b.quantity) if b.quantity else [])
+        )
+        dated = bool(_subject_key(a.subject)) and _subject_key(a.subject) == _subject_key(b.subject) \
+            and _has_date(a) and _has_date(b)
+        lexical = any(2 <= block_size[k] <= MAX_LEXICAL_BLOCK for k in _entities(a) & _entities(b)) \
+            and fuzz.token_set_ratio(folded[i], folded[j]) >= LEXICAL_THRESHOLD
+        if amounts or dated or lexical:
+            found.append((fuzz.token_set_ratio(folded[i], folded[j]), i, j))
+    kept = set()
+    for k in range(len(claims)):
+        mine = sorted((t for t in found if k in t[1:]), key=lambda t: (-t[0], t[1], t[2]))
+        kept.update((i, j) for _, i, j in mine[:MAX_PARTNERS])
+    return [(claims[i].id, claims[j].id) for i, j in sorted(kept)]
+
+
+def test_vectorised_pairing_matches_its_definition_when_blocks_and_the_cap_bind():
+    import random
+
+    rng = random.Random(7)
+    companies = ["Microsoft", "Amazon", "Orange", "Pfizer", "EDF"]
+    days = ["lundi", "mardi", "dimanche", ""]
+    claims = []
+    for n in range(70):
+        article = f"art{n:03d}"
+        for k in range(4):
+            company = rng.choice(companies)
+            amount = rng.choice(["1,2 milliard d'euros", "4 milliards d'euros", "4,3 milliards de dollars",
+                                 "500 millions d'euros", "3 000 emplois", "1 500 emplois", ""])
+            day = rng.choice(days)
+            text = f"{company} a annoncé {day} un investissement de {amount} à {rng.choice(['Paris', 'Lyon'])}."
+            text = " ".join(text.split())
+            claims.append(
+                Claim(id=f"{article}:{k}", article_id=article, text=text, quote=text, span=None, alignment="none",
+                      subject=company, quantity=main_quantity(text, text), time=parse_time(text, None))
+            )
+    pairs = [(a.id, b.id) for a, b in candidate_pairs(claims)]
+    assert pairs == _pairing_by_definition(claims)
+    assert len(pairs) < all_pairs_count(claims) / 4  # the cap binds: far fewer than all pairs

@@ -29,6 +29,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         use_cache=False if getattr(args, "no_cache", False) else None,
         timeout=getattr(args, "timeout", None),
         max_retries=getattr(args, "max_retries", None),
+        chunk_chars=getattr(args, "chunk_chars", None),
     )
 
 
@@ -40,6 +41,9 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--concurrency", type=int, help="requests in flight (env RECOUPE_CONCURRENCY)")
     p.add_argument("--timeout", type=float, help="seconds to wait for one model answer (default 300)")
     p.add_argument("--max-retries", type=int, help="transport retries per call (default 4)")
+    p.add_argument("--chunk-chars", type=int,
+                   help="characters of text per extraction request (env RECOUPE_CHUNK_CHARS; "
+                        "default 350 on the embedded model, 1000 on an endpoint)")
 
 
 class _Progress:

@@ -411,9 +411,9 @@ class _Plan:
     drafts: dict[int, list[ClaimDraft] | BaseException] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, article: Article) -> _Plan:
+    def of(cls, article: Article, target_chars: int) -> _Plan:
         sentences = split_sentences(article.text, article.language)
-        return cls(article, sentences, make_chunks(article, sentences))
+        return cls(article, sentences, make_chunks(article, sentences, max_chars=target_chars))
 
     @property
     def finished(self) -> bool:
@@ -461,7 +461,7 @@ def extract_with(
     With ``fill_gaps`` (the default) a number or date the model left out becomes a sentence-level
     claim (``method="rule"``); see :func:`coverage_claims`.
     """
-    plan = _Plan.of(article)
+    plan = _Plan.of(article, llm.settings.target_chars)
     for chunk in plan.chunks:
         plan.drafts[chunk.index] = _extract_chunk(llm, article, chunk, plan.sentences)
     return plan.assemble(keep_ungrounded=keep_ungrounded, fill_gaps=fill_gaps)
@@ -534,7 +534,7 @@ def extract_articles(
     def tasks() -> Iterator[tuple[_Plan, Chunk]]:
         for article in good:
             try:
-                plan = _Plan.of(article)
+                plan = _Plan.of(article, llm.settings.target_chars)
             except Exception as exc:  # noqa: BLE001 - a bug must not lose the batch
                 if on_done:
                     on_done(article, fail(article, exc))

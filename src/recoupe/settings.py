@@ -10,7 +10,11 @@ from typing import Any
 
 from .embedded import EMBEDDED_MODEL, default_cache_root
 
-__all__ = ["Settings"]
+__all__ = ["ENDPOINT_TARGET_CHARS", "EMBEDDED_TARGET_CHARS", "Settings"]
+
+#: Extraction target size on the embedded model and on an OpenAI-compatible endpoint.
+EMBEDDED_TARGET_CHARS = 350
+ENDPOINT_TARGET_CHARS = 1000
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,10 @@ class Settings:
     extra_body: dict[str, Any] | None = None
     #: maximum backoff between transport retries, seconds
     max_backoff: float = 30.0
+    #: most characters of article text one extraction request asks about (the TARGET; context
+    #: comes on top). ``None``: 350 on the embedded model, 1000 on an endpoint; see
+    #: :attr:`target_chars`
+    chunk_chars: int | None = None
 
     def __repr__(self) -> str:
         shown = ", ".join(
@@ -53,6 +61,15 @@ class Settings:
     @property
     def embedded(self) -> bool:
         return self.base_url is None
+
+    @property
+    def target_chars(self) -> int:
+        """Characters per extraction target. The small embedded model extracts more of a short
+        target than of a long one, so it gets short ones; an endpoint (a larger model, and requests
+        that cost money or rate limit) gets about one per news article, LangExtract's default too."""
+        if self.chunk_chars is not None:
+            return self.chunk_chars
+        return EMBEDDED_TARGET_CHARS if self.embedded else ENDPOINT_TARGET_CHARS
 
     @property
     def resolved_cache_dir(self) -> Path:
@@ -72,7 +89,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
         """Settings from ``OPENAI_API_KEY``, ``OPENAI_BASE_URL``, ``RECOUPE_MODEL``,
-        ``RECOUPE_CACHE_DIR`` and ``RECOUPE_CONCURRENCY``; explicit ``overrides`` win (``None``
+        ``RECOUPE_CACHE_DIR``, ``RECOUPE_CONCURRENCY`` and ``RECOUPE_CHUNK_CHARS``; explicit ``overrides`` win (``None``
         values are ignored)."""
         env = dict(os.environ if env is None else env)
         values: dict[str, Any] = {}
@@ -86,6 +103,8 @@ class Settings:
             values["cache_dir"] = Path(env["RECOUPE_CACHE_DIR"])
         if env.get("RECOUPE_CONCURRENCY"):
             values["concurrency"] = int(env["RECOUPE_CONCURRENCY"])
+        if env.get("RECOUPE_CHUNK_CHARS"):
+            values["chunk_chars"] = int(env["RECOUPE_CHUNK_CHARS"])
         values.update({k: v for k, v in overrides.items() if v is not None})
         if values.get("base_url") and "concurrency" not in values:
             values["concurrency"] = 8  # hosted endpoints take parallel requests well

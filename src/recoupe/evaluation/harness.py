@@ -263,14 +263,16 @@ def run_eval_cli(args: argparse.Namespace) -> int:
     eval_dir = Path(args.eval_dir)
     overrides = {"model": args.model, "base_url": args.base_url}
     record: bool | str = "refresh" if args.refresh else bool(args.record)
+    recorded = _recorded_backend(eval_dir, args.backend)
     settings = Settings.from_env(**overrides) if record else Settings(
-        model=args.model or _recorded_model(eval_dir, args.backend), base_url=args.base_url
+        model=args.model or recorded["model"], base_url=args.base_url, chunk_chars=recorded.get("chunk_chars")
     )
     started = time.monotonic()
     result = run_eval(eval_dir, Path(args.seeds), settings, backend=args.backend, record=record)
     if record:
         meta = eval_dir / "cassettes" / args.backend / "backend.json"
-        meta.write_text(json.dumps({"model": settings.model}, indent=2) + "\n", encoding="utf-8")
+        backend = {"model": settings.model, "chunk_chars": settings.target_chars}
+        meta.write_text(json.dumps(backend, indent=2) + "\n", encoding="utf-8")
     print(format_table(result))
     print(f"\n{'recorded' if args.record else 'replayed'} in {time.monotonic() - started:.1f} s", file=sys.stderr)
     if not args.no_save:
@@ -281,9 +283,10 @@ def run_eval_cli(args: argparse.Namespace) -> int:
     return 0
 
 
-def _recorded_model(eval_dir: Path, backend: str) -> str:
-    """The model a backend's recordings were made with (kept beside them), else the embedded one."""
+def _recorded_backend(eval_dir: Path, backend: str) -> dict[str, Any]:
+    """What a backend's recordings were made with (kept beside them): the model and the extraction
+    target size, which shapes every request. Without that file, the embedded model's."""
     meta = eval_dir / "cassettes" / backend / "backend.json"
     if meta.is_file():
-        return str(json.loads(meta.read_text())["model"])
-    return Settings().model
+        return dict(json.loads(meta.read_text()))
+    return {"model": Settings().model, "chunk_chars": Settings().target_chars}
