@@ -99,17 +99,19 @@ def _version(name: str) -> str | None:
 
 
 # -- workers ---------------------------------------------------------------------------------------
-def _settings(base_url: str, concurrency: int) -> Any:
+def _settings(base_url: str, concurrency: int, chunk_chars: int | None = None) -> Any:
     from recoupe import Settings
 
-    return Settings(model="stub", base_url=base_url, concurrency=concurrency, use_cache=False, timeout=30)
+    return Settings(model="stub", base_url=base_url, concurrency=concurrency, use_cache=False, timeout=30,
+                    chunk_chars=chunk_chars)
 
 
-def _chunk_stats(articles: list[Any]) -> dict[str, int]:
+def _chunk_stats(articles: list[Any], settings: Any) -> dict[str, int]:
     from recoupe.chunking import make_chunks
 
-    counts = [len(make_chunks(a)) for a in articles]
-    return {"chunks": sum(counts), "max_chunks_per_article": max(counts, default=0)}
+    counts = [len(make_chunks(a, max_chars=settings.target_chars)) for a in articles]
+    return {"chunks": sum(counts), "max_chunks_per_article": max(counts, default=0),
+            "target_chars": settings.target_chars}
 
 
 def _claim_kinds(claims: list[Any]) -> dict[str, Any]:
@@ -247,8 +249,8 @@ def worker(args: argparse.Namespace) -> int:
         import langextract  # noqa: F401
 
     articles = make_corpus(args.n, seed=args.seed)
-    settings = _settings(args.base_url, args.concurrency)
-    chunking = _chunk_stats(articles) if args.worker != "langextract" else {}
+    settings = _settings(args.base_url, args.concurrency, args.chunk_chars)
+    chunking = _chunk_stats(articles, settings) if args.worker != "langextract" else {}
     _control(args.base_url, "__reset__")
     _heartbeat(args.base_url, f"{args.worker} n={args.n}", every=60.0)
     rss_before = _peak_rss_mb()
@@ -377,7 +379,7 @@ def _run_worker(mode: str, n: int, base_url: str, args: argparse.Namespace) -> d
         sys.executable, str(Path(__file__).resolve()), "--worker", mode, "--n", str(n),
         "--base-url", base_url, "--concurrency", str(args.concurrency), "--latency", str(args.latency),
         "--seed", str(args.seed), "--lx-batch-length", str(args.lx_batch_length),
-    ]
+    ] + (["--chunk-chars", str(args.chunk_chars)] if args.chunk_chars else [])
     try:
         # stderr passes through: the workers' heartbeat and any warning from recoupe.
         done = subprocess.run(
@@ -476,22 +478,16 @@ def format_tables(result: dict[str, Any]) -> str:
 #: They overlap where one calls another (the indentation says which contains which).
 _HOT_SPOTS = [
     ("LLM.complete (one model call, all in)", "recoupe/llm.py", "complete"),
-    ("  recoupe cache_key (hashing; computed with the cache off too)", "recoupe/cache.py", "cache_key"),
+    ("  recoupe cache_key (hashing; only with the cache on)", "recoupe/cache.py", "cache_key"),
     ("  prompt.render (jinja)", "recoupe/prompting.py", "render"),
-    ("  instructor request preparation", "instructor/processing/response.py", "handle_response_model"),
-    ("    instructor handle_json_modes", "instructor/providers/openai/utils.py", "handle_json_modes"),
-    ("    instructor prepare_response_model (create_model)", "instructor/utils/core.py", "prepare_response_model"),
-    ("  openai chat.completions.create", "openai/resources/chat/completions/completions.py", "create"),
-    ("    openai maybe_transform (request params)", "openai/_utils/_transform.py", "maybe_transform"),
+    ("  instructor JSON_SCHEMA request (once per response model)", "recoupe/llm.py", "_json_schema_request"),
+    ("  openai post (no per-call parameter typing)", "openai/_base_client.py", "post"),
     ("    openai _build_request", "openai/_base_client.py", "_build_request"),
     ("    httpx Client.send (HTTP round trip)", "httpx/_client.py", "send"),
     ("    openai _process_response (ChatCompletion)", "openai/_base_client.py", "_process_response"),
     ("  instructor process_response (parse + validate)", "instructor/processing/response.py", "process_response"),
+    ("  tenacity (transport retry loop)", "tenacity/__init__.py", "__iter__"),
     ("pydantic model_json_schema (all callers)", "pydantic/main.py", "model_json_schema"),
-    ("  from recoupe LLM.complete (the cache key's schema)", "pydantic/main.py", "model_json_schema",
-     "recoupe/llm.py", "complete"),
-    ("  from instructor handle_json_modes", "pydantic/main.py", "model_json_schema",
-     "instructor/providers/openai/utils.py", "handle_json_modes"),
     ("split_sentences (pysbd)", "recoupe/chunking.py", "split_sentences"),
     ("make_chunks", "recoupe/chunking.py", "make_chunks"),
     ("build_claim (grounding, normalize)", "recoupe/extraction.py", "build_claim"),
@@ -543,7 +539,7 @@ def profile(args: argparse.Namespace) -> int:
         import recoupe
 
         articles = make_corpus(args.profile, seed=args.seed)
-        settings = _settings(stub.base_url, 1)
+        settings = _settings(stub.base_url, 1, args.chunk_chars)
         recoupe.check(make_corpus(2, seed=args.seed + 1), settings)  # warm-up
         profiler = cProfile.Profile()
         t0, c0 = time.perf_counter(), time.process_time()
@@ -596,6 +592,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20250301, help="corpus seed")
     parser.add_argument("--lx-batch-length", type=int, default=0,
                         help="LangExtract batch_length (at least --concurrency; default: --concurrency)")
+    parser.add_argument("--chunk-chars", type=int, default=None,
+                        help="recoupe's extraction target size (default: recoupe's for an endpoint, 1000)")
     parser.add_argument("--profile", type=int, metavar="N", help="profile check on N articles instead")
     parser.add_argument("--profile-mode", choices=("check", "extract"), default="check")
     parser.add_argument("--profile-out", type=Path, help="also write the profile text here")
@@ -620,6 +618,7 @@ def main(argv: list[str] | None = None) -> int:
         "latency": args.latency,
         "concurrency": args.concurrency,
         "sizes": args.sizes,
+        "chunk_chars": args.chunk_chars,
         "seed": args.seed,
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),
