@@ -8,9 +8,11 @@ from pathlib import Path
 
 from recoupe import Article, Settings, extract
 from recoupe.chunking import make_chunks, split_sentences
-from recoupe.llm import run_concurrently
+from recoupe.extraction import EXTRACT_PROMPT, ClaimDrafts
+from recoupe.llm import LLM, run_concurrently
+from recoupe.prompting import load_prompt
 from recoupe.settings import EMBEDDED_TARGET_CHARS, ENDPOINT_TARGET_CHARS
-from recoupe.testing import FakeOpenAIServer, Reply
+from recoupe.testing import Fault, FakeOpenAIServer, Reply
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
@@ -83,3 +85,35 @@ def test_target_size_sets_how_much_text_one_request_carries() -> None:
         assert _targets(article, chars) == expected
         counts[chars] = len(expected)
     assert counts[350] > counts[None] >= counts[2000] >= 1
+
+
+def _ask_many(llm: LLM, n: int, concurrency: int) -> list[object]:
+    prompt = load_prompt(EXTRACT_PROMPT)
+    return [result for _, result in run_concurrently(
+        lambda i: llm.complete(stage="extract", prompt=prompt, variables={"target": f"Phrase {i}.", "context": ""},
+                               response_model=ClaimDrafts),
+        range(n), concurrency)]
+
+
+def test_a_rate_limit_pauses_every_thread_not_only_the_one_told() -> None:
+    with FakeOpenAIServer(default=lambda body: Reply.json({"claims": []}), latency=0.05) as server:
+        server.script(Fault.rate_limited(0.6))
+        llm = LLM(Settings(model="fake", base_url=server.base_url, use_cache=False, concurrency=4, max_backoff=5))
+        results = _ask_many(llm, 20, 4)
+        assert all(isinstance(r, ClaimDrafts) for r in results)
+        told = server.arrivals[0]  # the 429 goes back 0.05 s later, asking for 0.6 s
+        # requests already on their way when the 429 came back land just after it; then none
+        # until Retry-After has passed (without the shared pause, the other three threads would
+        # carry on through the 20 requests in about 0.3 s)
+        assert [round(t - told, 2) for t in server.arrivals if 0.15 < t - told < 0.6] == []
+        assert len(server.arrivals) == 21 and max(server.arrivals) - told >= 0.6
+
+
+def test_requests_per_minute_spaces_the_requests() -> None:
+    with FakeOpenAIServer(default=lambda body: Reply.json({"claims": []})) as server:
+        llm = LLM(Settings(model="fake", base_url=server.base_url, use_cache=False, concurrency=4,
+                           requests_per_minute=600))  # one every 0.1 s
+        _ask_many(llm, 6, 4)
+        gaps = [b - a for a, b in zip(server.arrivals, server.arrivals[1:], strict=False)]
+        assert len(gaps) == 5 and min(gaps) >= 0.08
+    assert Settings.from_env({"RECOUPE_RPM": "90"}).requests_per_minute == 90

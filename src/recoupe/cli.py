@@ -30,6 +30,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         timeout=getattr(args, "timeout", None),
         max_retries=getattr(args, "max_retries", None),
         chunk_chars=getattr(args, "chunk_chars", None),
+        requests_per_minute=getattr(args, "rpm", None),
     )
 
 
@@ -41,6 +42,7 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--concurrency", type=int, help="requests in flight (env RECOUPE_CONCURRENCY)")
     p.add_argument("--timeout", type=float, help="seconds to wait for one model answer (default 300)")
     p.add_argument("--max-retries", type=int, help="transport retries per call (default 4)")
+    p.add_argument("--rpm", type=float, help="send at most this many requests per minute (env RECOUPE_RPM)")
     p.add_argument("--chunk-chars", type=int,
                    help="characters of text per extraction request (env RECOUPE_CHUNK_CHARS; "
                         "default 350 on the embedded model, 1000 on an endpoint)")

@@ -123,6 +123,10 @@ class LLM:
         self._http_client = http_client
         self._base_url: str | None = None
         self._openai: openai.OpenAI | None = None
+        # Rate limits, shared by every thread: no request leaves before ``_resume_at`` (set by a
+        # 429), and requests leave at least ``60 / requests_per_minute`` seconds apart.
+        self._resume_at = 0.0
+        self._next_slot = 0.0
         self.cache = ResponseCache(settings.resolved_cache_dir) if settings.use_cache else None
 
     @property
@@ -278,6 +282,10 @@ class LLM:
             exc = state.outcome.exception() if state.outcome else None
             with self._lock:
                 self.usage.stage(where["stage"]).retries += 1
+                if isinstance(exc, openai.RateLimitError) and state.next_action is not None:
+                    # the endpoint is over its limit for everyone: every thread holds off, not
+                    # only the one that was told
+                    self._resume_at = max(self._resume_at, time.monotonic() + state.next_action.sleep)
             log.warning(
                 "%s (article %s, chunk %s): %s; retry %d of %d",
                 where["stage"], where["article_id"], where["chunk_index"],
@@ -295,6 +303,7 @@ class LLM:
             for attempt in transport:
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
+                    self._wait_for_turn()
                     completion = client.post("/chat/completions", body=body, cast_to=ChatCompletion)
                     self._count(where["stage"], completion)
                     if not completion.choices:
@@ -313,6 +322,17 @@ class LLM:
                 ) from None
             raise LLMError(_describe(exc), attempts=total, **where) from None
         raise LLMError("no attempt was made", **where)  # pragma: no cover
+
+    def _wait_for_turn(self) -> None:
+        """Hold this request while the endpoint said it is rate limited, and space requests to
+        ``requests_per_minute`` when that is set."""
+        interval = 60.0 / self.settings.requests_per_minute if self.settings.requests_per_minute else 0.0
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._resume_at, self._next_slot)
+            self._next_slot = start + interval
+        if start > now:
+            time.sleep(start - now)
 
     def close(self) -> None:
         if self.cache is not None:

@@ -47,6 +47,9 @@ class Settings:
     extra_body: dict[str, Any] | None = None
     #: maximum backoff between transport retries, seconds
     max_backoff: float = 30.0
+    #: client-side cap on requests sent per minute (an API tier's limit); ``None``: no cap, a 429
+    #: from the endpoint still pauses every request for its ``Retry-After``
+    requests_per_minute: float | None = None
     #: most characters of article text one extraction request asks about (the TARGET; context
     #: comes on top). ``None``: 350 on the embedded model, 1000 on an endpoint; see
     #: :attr:`target_chars`
@@ -89,8 +92,8 @@ class Settings:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
         """Settings from ``OPENAI_API_KEY``, ``OPENAI_BASE_URL``, ``RECOUPE_MODEL``,
-        ``RECOUPE_CACHE_DIR``, ``RECOUPE_CONCURRENCY`` and ``RECOUPE_CHUNK_CHARS``; explicit ``overrides`` win (``None``
-        values are ignored)."""
+        ``RECOUPE_CACHE_DIR``, ``RECOUPE_CONCURRENCY``, ``RECOUPE_RPM`` and ``RECOUPE_CHUNK_CHARS``;
+        explicit ``overrides`` win (``None`` values are ignored)."""
         env = dict(os.environ if env is None else env)
         values: dict[str, Any] = {}
         if env.get("OPENAI_BASE_URL"):
@@ -103,6 +106,8 @@ class Settings:
             values["cache_dir"] = Path(env["RECOUPE_CACHE_DIR"])
         if env.get("RECOUPE_CONCURRENCY"):
             values["concurrency"] = int(env["RECOUPE_CONCURRENCY"])
+        if env.get("RECOUPE_RPM"):
+            values["requests_per_minute"] = float(env["RECOUPE_RPM"])
         if env.get("RECOUPE_CHUNK_CHARS"):
             values["chunk_chars"] = int(env["RECOUPE_CHUNK_CHARS"])
         values.update({k: v for k, v in overrides.items() if v is not None})

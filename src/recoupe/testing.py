@@ -94,6 +94,8 @@ class FakeOpenAIServer:
         self.latency = latency
         self.requests: list[dict[str, Any]] = []
         self.headers_seen: list[dict[str, str]] = []
+        #: ``time.monotonic()`` at which each request arrived, in the order of ``requests``
+        self.arrivals: list[float] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -107,6 +109,7 @@ class FakeOpenAIServer:
                 length = int(self.headers.get("content-length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 with outer._lock:
+                    outer.arrivals.append(time.monotonic())
                     outer.requests.append(body)
                     outer.headers_seen.append(dict(self.headers))
                     reply = outer._script.popleft() if outer._script else None

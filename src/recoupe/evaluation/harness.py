@@ -171,7 +171,8 @@ def run_eval(
         "gold_hash": gold_hash(eval_dir / "gold"),
         "dataset_hash": _dataset_hash(seeds),
         "git_revision": _git_revision(eval_dir.resolve().parent),
-        "settings": {"temperature": settings.temperature, "seed": settings.seed, "max_tokens": settings.max_tokens},
+        "settings": {"temperature": settings.temperature, "seed": settings.seed, "max_tokens": settings.max_tokens,
+                     "chunk_chars": settings.target_chars},
         "systems": systems,
     }
 
