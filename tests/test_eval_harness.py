@@ -63,3 +63,18 @@ def test_a_missing_recording_is_named(tmp_path: Path) -> None:
     with pytest.raises(RecordingMissingError, match="no such recording"):
         run_eval(eval_dir, SEEDS, Settings(), backend="nowhere")
     assert ROOT.exists()
+
+
+def test_a_backend_replays_at_the_target_size_it_was_recorded_with(capsys: pytest.CaptureFixture[str]) -> None:
+    """``embedded-chunk1000`` holds the same model's answers for 1000-character targets; its
+    backend.json says so, and a replay at the default 350 would find no recording."""
+    from recoupe import RecordingMissingError
+
+    reference = json.loads((EVAL / "results" / "embedded-chunk1000.json").read_text(encoding="utf-8"))
+    assert reference["settings"]["chunk_chars"] == 1000
+    assert main(["eval", "--backend", "embedded-chunk1000", "--no-save", "--eval-dir", str(EVAL),
+                 "--seeds", str(SEEDS)]) == 0
+    micro = reference["systems"]["recoupe"]["extraction"]["micro"]
+    assert f"{micro['precision']:.3f}   {micro['recall']:.3f}   {micro['f1']:.3f}" in capsys.readouterr().out
+    with pytest.raises(RecordingMissingError):
+        run_eval(EVAL, SEEDS, Settings(), backend="embedded-chunk1000")

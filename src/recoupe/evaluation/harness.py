@@ -279,6 +279,9 @@ def run_eval_cli(args: argparse.Namespace) -> int:
     if not args.no_save:
         out = eval_dir / "results" / f"{args.backend}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
+        if not record and out.is_file():
+            # a replay has no wall times of its own; keep the ones measured when recording
+            result["recording_seconds"] = json.loads(out.read_text(encoding="utf-8")).get("recording_seconds")
         out.write_text(json.dumps(result, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
         print(f"result written to {out}", file=sys.stderr)
     return 0
