@@ -815,14 +815,15 @@ def _cluster(
     for c in claims:
         groups[find(c.id)].append(c.id)
     edges_of: dict[str, list[PairJudgement]] = defaultdict(list)
+    inner_of: dict[str, list[PairJudgement]] = defaultdict(list)  # an edge lies inside one group
     for j in edges:
         edges_of[j.a].append(j)
         edges_of[j.b].append(j)
+        inner_of[find(j.a)].append(j)
 
     facts: list[Fact] = []
-    for ids in groups.values():
-        members = set(ids)
-        inner = [j for j in edges if j.a in members and j.b in members]
+    for root, ids in groups.items():
+        inner = inner_of[root]
 
         def disputed(cid: str) -> bool:
             return any(j.relation == Relation.contradicts for j in edges_of[cid])
