@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import subprocess
 import sys
 import time
@@ -33,6 +35,7 @@ def run_one(parallel: int, article_ids: list[str]) -> dict[str, object]:
     return {
         "parallel_slots": parallel,
         "articles": len(articles),
+        "article_ids": [a.id for a in articles],
         "failed": len(result.failures),
         "wall_s": round(wall, 1),
         "s_per_article": round(wall / max(1, len(articles)), 1),
@@ -42,7 +45,14 @@ def run_one(parallel: int, article_ids: list[str]) -> dict[str, object]:
         "generated_tokens_per_s": round(usage.completion_tokens / wall, 1),
         "all_tokens_per_s": round((usage.prompt_tokens + usage.completion_tokens) / wall, 1),
         "claims": sum(len(a.claims) for a in result.articles),
+        "s_per_call": round(wall / max(1, usage.calls), 1),
     }
+
+
+def _model_name() -> str:
+    from recoupe import Settings
+
+    return Settings().model
 
 
 def main() -> None:
@@ -61,7 +71,8 @@ def main() -> None:
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
         print(rows[-1], flush=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"runs": rows}, indent=2) + "\n")
+    meta = {"cpu_count": os.cpu_count(), "python": platform.python_version(), "model": _model_name()}
+    Path(args.out).write_text(json.dumps({"meta": meta, "runs": rows}, indent=2) + "\n")
     print(f"{'slots':>5} {'wall s':>8} {'s/article':>10} {'gen tok/s':>10} {'all tok/s':>10} {'calls':>6}")
     for r in rows:
         print(f"{r['parallel_slots']:>5} {r['wall_s']:>8} {r['s_per_article']:>10} {r['generated_tokens_per_s']:>10} "
