@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .chunking import make_chunks, split_sentences
-from .errors import ArticleError, RecoupeError, TruncatedOutputError
 from rapidfuzz import fuzz
 
+from .chunking import make_chunks, split_sentences
+from .errors import ArticleError, RecoupeError, TruncatedOutputError
 from .grounding import Grounding, ground_quote
 from .llm import LLM, run_concurrently
 from .models import (
@@ -120,7 +120,7 @@ def _sentence_for(span: Span, sentences: Sequence[Sentence]) -> Sentence | None:
     return None
 
 
-def _one_sentence(grounding: Grounding, claim: str, sentences: Sequence[Sentence], text: str) -> Grounding:
+def _one_sentence(grounding: Grounding, claim: str, sentences: Sequence[Sentence]) -> Grounding:
     """A quote that runs over several sentences is clipped to the one that best supports the claim:
     a claim is atomic, and its evidence is the shortest span that states it."""
     span = grounding.span
@@ -247,7 +247,7 @@ def span_claim(
     exactly, its fields read from it (``method="rule"``)."""
     quote = span.slice(article.text)
     if quantity is None:
-        quantity = main_quantity(quote, "", (article.language or "fr")[:2])
+        quantity = main_quantity(quote, "", article.lang)
     return Claim(
         id=Claim.make_id(article.id, quote, quote),
         article_id=article.id,
@@ -289,7 +289,7 @@ def coverage_claims(
     number or date while no model claim comes from it at all, the sentence itself becomes a claim
     (``method="rule"``), grounded exactly, its fields read from it by the code.
     """
-    language = (article.language or "fr")[:2]
+    language = article.lang
     added: list[Claim] = []
     taken = {c.id for c in claims}
     for chunk in chunks:
@@ -341,9 +341,8 @@ def build_claim(
         if fallback.span is not None and len(fallback.span) >= MIN_QUOTE_CHARS:
             grounding = fallback
     if grounding.span is not None:
-        grounding = _one_sentence(grounding, draft.claim, sentences, text)
-        grounding = _widen_to_stated(grounding, draft.claim, sentences, text, (article.language or "fr")[:2])
-    language = (article.language or "fr")[:2]
+        grounding = _one_sentence(grounding, draft.claim, sentences)
+        grounding = _widen_to_stated(grounding, draft.claim, sentences, text, article.lang)
     if grounding.span is None:
         quote = draft.quote.strip()
         sentence_text = ""
@@ -363,7 +362,7 @@ def build_claim(
         alignment=grounding.alignment,
         subject=_in_text(draft.subject, text) or draft.subject or infer_subject(claim_text, quote),
         claimant=claimant,
-        quantity=main_quantity(evidence, claim_text, language) if evidence else None,
+        quantity=main_quantity(evidence, claim_text, article.lang) if evidence else None,
         time=parse_time(evidence, article.published) if evidence else None,
         location=find_location(evidence) if evidence else None,
         modality=guess_modality(evidence, sentence_text),

@@ -48,11 +48,15 @@ R = TypeVar("R")
 REPLAY_BASE_URL = "http://127.0.0.1:9/v1"
 
 
+class _NoChoicesError(Exception):
+    """An answer with an empty ``choices``: the server had a hiccup; asked again like a 5xx."""
+
+
 def _is_transient(exc: BaseException) -> bool:
     if _recording_missing(exc):
         return False
-    if isinstance(exc, ValueError) and "no completion choices" in str(exc).lower():
-        return True  # an answer with empty "choices": the server had a hiccup, ask again
+    if isinstance(exc, _NoChoicesError):
+        return True
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code in (408, 409, 429) or exc.status_code >= 500
     return isinstance(exc, openai.APIConnectionError | openai.APITimeoutError | httpx.TransportError)
@@ -196,7 +200,7 @@ class LLM:
             key = cache_key(
                 model=self.settings.model,
                 messages=messages,
-                schema=_schema(response_model),
+                schema=_json_schema_request(response_model)[1]["json_schema"]["schema"],
                 temperature=self.settings.temperature,
                 seed=self.settings.seed,
                 prompt_id=prompt.id,
@@ -307,7 +311,7 @@ class LLM:
                     completion = client.post("/chat/completions", body=body, cast_to=ChatCompletion)
                     self._count(where["stage"], completion)
                     if not completion.choices:
-                        raise ValueError("the endpoint returned no completion choices")
+                        raise _NoChoicesError("the endpoint returned no completion choices")
                     return completion, attempts
         except Exception as exc:  # noqa: BLE001 - every library error becomes a RecoupeError
             total = before + attempts
@@ -345,15 +349,10 @@ class LLM:
 def _json_schema_request(response_model: type[T]) -> tuple[type[T], dict[str, Any]]:
     """instructor's JSON_SCHEMA preparation of ``response_model``: the model it validates answers
     with and the ``response_format`` it sends. It depends on the model only, so it is done once
-    (instructor redoes it, schema generation included, on every call)."""
+    (instructor redoes it, schema generation included, on every call). Its schema is also what
+    the cache key hashes."""
     prepared, kwargs = handle_response_model(response_model, mode=instructor.Mode.JSON_SCHEMA, messages=[])
     return prepared, kwargs["response_format"]  # type: ignore[return-value]
-
-
-@functools.lru_cache(maxsize=64)
-def _schema(response_model: type[pydantic.BaseModel]) -> dict[str, Any]:
-    """The response model's JSON schema, built once per model (it costs ~1 ms each time)."""
-    return response_model.model_json_schema()
 
 
 def _describe(exc: BaseException | None) -> str:

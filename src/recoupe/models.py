@@ -25,6 +25,11 @@ class Article(_Model):
     language: str | None = None
     source: str | None = Field(default=None, description="file (and line) it was loaded from")
 
+    @property
+    def lang(self) -> str:
+        """Two-letter language code for the parsers: ``language``, French when not given."""
+        return (self.language or "fr").lower()[:2]
+
 
 class Span(_Model):
     """Half-open character interval ``[start, end)`` into an article's text."""

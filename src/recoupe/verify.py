@@ -574,10 +574,6 @@ def _amounts(q: Quantity) -> list[tuple[str, float]]:
     return out
 
 
-def _bucket(value: float) -> int:
-    return math.floor(math.log(value) / math.log(CANDIDATE_FACTOR))
-
-
 def _has_date(claim: Claim) -> bool:
     t = claim.time
     return t is not None and (t.weekday is not None or t.start is not None or t.end is not None)
@@ -607,7 +603,7 @@ def candidate_pairs(claims: Sequence[Claim]) -> list[tuple[Claim, Claim]]:
     n = len(claims)
     if n < 2:
         return []
-    article = np.array([_article_codes(claims)], dtype=np.int64)[0]
+    article = np.array(_article_codes(claims), dtype=np.int64)
     found: list[np.ndarray] = []  # pair codes i * n + j, i < j
 
     def keep(i: np.ndarray, j: np.ndarray) -> None:

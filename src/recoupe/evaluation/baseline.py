@@ -42,7 +42,7 @@ def has_named_entity(sentence: str) -> bool:
 def baseline_claims(article: Article) -> ArticleClaims:
     """One claim per body sentence that carries a number or time (``parse_quantities`` or
     ``parse_time``) or a named entity (a capitalised word that is not sentence-initial)."""
-    language = (article.language or "fr").lower()[:2]
+    language = article.lang
     claims: list[Claim] = []
     seen: set[str] = set()
     for sentence in split_sentences(article.text, article.language):

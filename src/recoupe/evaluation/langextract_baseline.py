@@ -337,7 +337,7 @@ def _to_claim(
     """A recoupe claim from one LangExtract extraction; fields read from the quote by the code."""
     text = article.text
     span = _span(extraction, text)
-    language = (article.language or "fr")[:2]
+    language = article.lang
     claim_text = _attribute(extraction, "claim") or (extraction.extraction_text or "").strip()
     if span is None:
         quote = (extraction.extraction_text or "").strip()
