@@ -8,7 +8,7 @@ from pathlib import Path
 from .articles import iter_articles
 from .errors import ArticleError, RecoupeError
 from .extraction import extract_articles
-from .llm import LLM
+from .llm import LLM, using_llm
 from .models import Article, ArticleClaims, Extraction, Report
 from .settings import Settings
 
@@ -17,11 +17,11 @@ __all__ = ["extract", "check"]
 Progress = Callable[[Article | ArticleError, ArticleClaims | RecoupeError], None]
 
 
-def _items(articles: Iterable[Article | str | Path]) -> list[Article | ArticleError]:
+def _items(articles: Iterable[Article | ArticleError | str | Path]) -> list[Article | ArticleError]:
     items: list[Article | ArticleError] = []
     paths: list[str | Path] = []
     for a in articles:
-        if isinstance(a, Article):
+        if isinstance(a, Article | ArticleError):  # already loaded (a load error is reported as is)
             items.append(a)
         else:
             paths.append(a)
@@ -30,7 +30,7 @@ def _items(articles: Iterable[Article | str | Path]) -> list[Article | ArticleEr
 
 
 def extract(
-    articles: Iterable[Article | str | Path],
+    articles: Iterable[Article | ArticleError | str | Path],
     settings: Settings | None = None,
     *,
     llm: LLM | None = None,
@@ -41,20 +41,15 @@ def extract(
     Bad inputs and failing articles are listed in ``Extraction.failures``; the others are processed.
 
     >>> result = extract(["seeds/"])
-    >>> len(result.articles), result.usage.calls
-    (5, 27)
+    >>> len(result.articles), len(result.failures)
+    (5, 0)
     """
-    own = llm is None
-    llm = llm or LLM(settings or Settings.from_env())
-    try:
-        return extract_articles(_items(articles), llm, on_done=on_done)
-    finally:
-        if own:
-            llm.close()
+    with using_llm(llm, settings) as model:
+        return extract_articles(_items(articles), model, on_done=on_done)
 
 
 def check(
-    articles: Iterable[Article | str | Path],
+    articles: Iterable[Article | ArticleError | str | Path],
     settings: Settings | None = None,
     *,
     llm: LLM | None = None,
@@ -73,13 +68,8 @@ def check(
     """
     from .verify import build_report
 
-    own = llm is None
-    llm = llm or LLM(settings or Settings.from_env())
-    try:
-        extraction = extract_articles(_items(articles), llm, on_done=on_done)
-        return build_report(extraction, llm if adjudicate else None, model_contradictions=model_contradictions)
-    finally:
-        if own:
-            llm.close()
+    with using_llm(llm, settings) as model:
+        extraction = extract_articles(_items(articles), model, on_done=on_done)
+        return build_report(extraction, model, adjudicate=adjudicate, model_contradictions=model_contradictions)
 
 

@@ -91,20 +91,16 @@ def _summary(result: Extraction | Report, seconds: float) -> str:
     return line
 
 
-def _count_inputs(paths: list[str]) -> int:
-    from .articles import discover
-
-    return len(discover(paths))
-
-
 def cmd_extract(args: argparse.Namespace) -> int:
     from .api import extract
+    from .articles import iter_articles
 
     settings = _settings(args)
-    progress = _Progress(_count_inputs(args.paths), args.quiet)
+    items = list(iter_articles(args.paths))  # read once; the bar counts articles, not files
+    progress = _Progress(len(items), args.quiet)
     started = time.monotonic()
     try:
-        result = extract(args.paths, settings, on_done=progress)
+        result = extract(items, settings, on_done=progress)
     finally:
         progress.close()
     _write(result.model_dump_json(indent=2), args.out)
@@ -114,13 +110,15 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from .api import check
-    from .report import to_html, to_json, to_markdown
+    from .articles import iter_articles
+    from .report import facts_line, pairs_line, to_html, to_json, to_markdown
 
     settings = _settings(args)
-    progress = _Progress(_count_inputs(args.paths), args.quiet)
+    items = list(iter_articles(args.paths))
+    progress = _Progress(len(items), args.quiet)
     started = time.monotonic()
     try:
-        report = check(args.paths, settings, adjudicate=not args.no_adjudicate,
+        report = check(items, settings, adjudicate=not args.no_adjudicate,
                        model_contradictions=args.model_contradictions, on_done=progress)
     finally:
         progress.close()
@@ -132,15 +130,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         _write(to_html(report), args.html)
     if not (args.json or args.markdown or args.html):
         _write(to_markdown(report), None)
-    verdicts = Counter(f.verdict.value for f in report.facts)
     print(_summary(report, time.monotonic() - started), file=sys.stderr)
-    print(
-        f"{len(report.facts)} facts: {verdicts.get('conflicting', 0)} conflicting, "
-        f"{verdicts.get('corroborated', 0)} corroborated, {verdicts.get('single_source', 0)} single-source; "
-        f"{report.pairing.candidate_pairs} of {report.pairing.all_pairs} claim pairs considered, "
-        f"{report.pairing.sent_to_model} sent to the model",
-        file=sys.stderr,
-    )
+    print(f"{facts_line(report)}; {pairs_line(report)}", file=sys.stderr)
     return 1 if report.failures else 0
 
 

@@ -14,7 +14,7 @@ from rapidfuzz import fuzz
 from .chunking import make_chunks, split_sentences
 from .errors import ArticleError, RecoupeError, TruncatedOutputError
 from .grounding import Grounding, ground_quote
-from .llm import LLM, run_concurrently
+from .llm import LLM, run_concurrently, using_llm
 from .models import (
     Alignment,
     Article,
@@ -475,13 +475,8 @@ def extract_claims(article: Article, settings: Settings | None = None, *, llm: L
     >>> all(article.text[c.span.start:c.span.end] == c.quote for c in result.claims)
     True
     """
-    own = llm is None
-    llm = llm or LLM(settings or Settings.from_env())
-    try:
-        return extract_with(llm, article)
-    finally:
-        if own:
-            llm.close()
+    with using_llm(llm, settings) as model:
+        return extract_with(model, article)
 
 
 def extract_articles(

@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from json import JSONDecodeError
 from typing import Any, TypeVar
@@ -38,7 +39,7 @@ from .models import Usage
 from .prompting import Prompt
 from .settings import Settings
 
-__all__ = ["LLM", "REPLAY_BASE_URL", "run_concurrently"]
+__all__ = ["LLM", "REPLAY_BASE_URL", "run_concurrently", "using_llm"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T", bound=pydantic.BaseModel)
@@ -343,6 +344,20 @@ class LLM:
             self.cache.close()
         if self._openai is not None:
             self._openai.close()
+
+
+@contextmanager
+def using_llm(llm: LLM | None, settings: Settings | None = None) -> Iterator[LLM]:
+    """``llm`` when one is given (the caller keeps it open), else a new :class:`LLM` from
+    ``settings`` (or the environment), closed on the way out."""
+    if llm is not None:
+        yield llm
+        return
+    own = LLM(settings or Settings.from_env())
+    try:
+        yield own
+    finally:
+        own.close()
 
 
 @functools.lru_cache(maxsize=64)

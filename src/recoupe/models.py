@@ -179,12 +179,6 @@ class Usage(_Model):
     def completion_tokens(self) -> int:
         return sum(s.completion_tokens for s in self.stages.values())
 
-    def merge(self, other: Usage) -> None:
-        for name, s in other.stages.items():
-            mine = self.stage(name)
-            for field in StageUsage.model_fields:
-                setattr(mine, field, getattr(mine, field) + getattr(s, field))
-
     def summary(self) -> str:
         return (
             f"{self.calls} model calls, {self.cache_hits} cache hits, "

@@ -15,7 +15,7 @@ import re
 from collections import Counter
 from typing import Any
 
-from .models import Claim, Fact, Relation, Report, Verdict, facts_by_claim
+from .models import Claim, Fact, PairJudgement, Relation, Report, Verdict, facts_by_claim
 
 __all__ = ["to_json", "to_markdown", "to_html", "to_claimreview"]
 
@@ -27,14 +27,31 @@ _VERDICT_TITLES = {
 _VERDICT_ORDER = [Verdict.conflicting, Verdict.corroborated, Verdict.single_source]
 
 
-def _conflict_reasons(report: Report, fact: Fact) -> list[str]:
+def _contradictions(report: Report) -> list[PairJudgement]:
+    return [j for j in report.judgements if j.relation == Relation.contradicts]
+
+
+def _conflict_reasons(contradictions: list[PairJudgement], fact: Fact) -> list[str]:
     """The rationales of the contradictions inside ``fact``, without repeats, in report order."""
     members = {m.claim_id for m in fact.members}
     reasons: list[str] = []
-    for j in report.judgements:
-        if j.relation == Relation.contradicts and j.a in members and j.b in members and j.rationale not in reasons:
+    for j in contradictions:
+        if j.a in members and j.b in members and j.rationale not in reasons:
             reasons.append(j.rationale)
     return reasons
+
+
+def facts_line(report: Report) -> str:
+    """``68 facts: 1 conflicting, 6 corroborated, 61 single-source``."""
+    counts = Counter(f.verdict for f in report.facts)
+    return (f"{len(report.facts)} facts: {counts[Verdict.conflicting]} conflicting, "
+            f"{counts[Verdict.corroborated]} corroborated, {counts[Verdict.single_source]} single-source")
+
+
+def pairs_line(report: Report) -> str:
+    """``87 of 2812 claim pairs considered, 21 sent to the model``."""
+    p = report.pairing
+    return f"{p.candidate_pairs} of {p.all_pairs} claim pairs considered, {p.sent_to_model} sent to the model"
 
 
 def to_json(report: Report) -> str:
@@ -86,6 +103,7 @@ def to_markdown(report: Report) -> str:
     if report.failures:
         lines.append(f"- Failures: {len(report.failures)}")
     grouped = _facts_by_verdict(report)
+    contradictions = _contradictions(report)
     for verdict in _VERDICT_ORDER:
         facts = grouped[verdict]
         lines += ["", f"## {_VERDICT_TITLES[verdict]} ({len(facts)})"]
@@ -103,7 +121,7 @@ def to_markdown(report: Report) -> str:
                 claim = claims.get(m.claim_id)
                 quote = _md_escape(claim.quote) if claim else "(claim not found)"
                 lines.append(f"- `{m.article_id}` — “{quote}” — {m.relation.value} — origin: {m.origin}")
-            reasons = _conflict_reasons(report, fact)
+            reasons = _conflict_reasons(contradictions, fact)
             if reasons:
                 lines += ["", "Why conflicting:"] + [f"- {_md_escape(r)}" for r in reasons]
     if report.failures:
@@ -255,8 +273,7 @@ def _script_json(data: Any) -> str:
     return re.sub(r"<(?=!--|script)", r"\\u003c", text, flags=re.I)
 
 
-def _viewer_data(report: Report) -> dict[str, Any]:
-    fact_of = facts_by_claim(report.facts)
+def _viewer_data(report: Report, fact_of: dict[str, Fact]) -> dict[str, Any]:
     claims = {
         c.id: {
             "article_id": c.article_id,
@@ -287,7 +304,6 @@ def to_html(report: Report) -> str:
     claims = _claims_by_id(report)
     fact_of = facts_by_claim(report.facts)
     counts = Counter(f.verdict for f in report.facts)
-    p = report.pairing
     parts: list[str] = [
         "<!DOCTYPE html>",
         '<html>',
@@ -303,10 +319,8 @@ def to_html(report: Report) -> str:
         '<p class="summary">'
         f"<span>{len(report.articles)} articles</span>"
         f"<span>{len(claims)} claims</span>"
-        f"<span>{len(report.facts)} facts: {counts[Verdict.conflicting]} conflicting, "
-        f"{counts[Verdict.corroborated]} corroborated, {counts[Verdict.single_source]} single-source</span>"
-        f"<span>{p.candidate_pairs} of {p.all_pairs} claim pairs considered, "
-        f"{p.sent_to_model} sent to the model</span>"
+        f"<span>{facts_line(report)}</span>"
+        f"<span>{pairs_line(report)}</span>"
         f"<span>{html.escape(report.usage.summary())}</span>"
         "</p>",
         "</header>",
@@ -315,6 +329,7 @@ def to_html(report: Report) -> str:
         f"<h2>Conflicts ({counts[Verdict.conflicting]})</h2>",
     ]
     conflicts = [f for f in report.facts if f.verdict == Verdict.conflicting]
+    contradictions = _contradictions(report)
     if not conflicts:
         parts.append("<p>No conflicting facts.</p>")
     else:
@@ -330,7 +345,7 @@ def to_html(report: Report) -> str:
                     f"“{html.escape(_one_line(quote))}”</li>"
                 )
             parts.append("</ul>")
-            for reason in _conflict_reasons(report, fact):
+            for reason in _conflict_reasons(contradictions, fact):
                 parts.append(f'<p class="meta">Why: {html.escape(reason)}</p>')
             parts.append("</li>")
         parts.append("</ul>")
@@ -359,7 +374,7 @@ def to_html(report: Report) -> str:
         '<button type="button" class="close" id="fact-close" aria-label="Close">×</button>',
         '<div id="fact-body"></div>',
         "</aside>",
-        f'<script type="application/json" id="report-data">{_script_json(_viewer_data(report))}</script>',
+        f'<script type="application/json" id="report-data">{_script_json(_viewer_data(report, fact_of))}</script>',
         f"<script>{_JS}</script>",
         "</body>",
         "</html>",
