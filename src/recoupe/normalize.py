@@ -74,7 +74,6 @@ _SCALE_AFTER_DIGIT = re.compile(r"(\d)(\s*)(milliards?|millions?|mille|billions?
 _PROTECT = {"milliard": "\ue001", "milliards": "\ue002", "million": "\ue003", "millions": "\ue004",
             "mille": "\ue005", "billion": "\ue006", "billions": "\ue007"}
 _RESTORE = {v: k for k, v in _PROTECT.items()}
-_YEAR_CONTEXT = re.compile(r"(?:en|in|d['’]ici|depuis|since|by|de|of|fin|end|année|year|l['’]an)\s*$", re.I)
 
 
 def fold(text: str) -> str:
@@ -163,7 +162,6 @@ def _scan(text: str, language: str) -> list[_Found]:
             unit = "%"
         is_year = (
             not scale and not currency and unit is None and re.fullmatch(r"(19|20)\d\d", m.group("num"))
-            and (_YEAR_CONTEXT.search(text[: m.start()]) or True)
         )
         if is_year:
             continue

@@ -1,7 +1,8 @@
 """The no-LLM baseline: every body sentence that states a number, a time or a named entity is a claim.
 
 It sets the floor the model has to beat: a claim is the whole sentence (text = quote = sentence,
-grounded exactly), its fields read by :mod:`recoupe.normalize`. No subject and no claimant.
+grounded exactly), its fields read by :mod:`recoupe.normalize`; the subject is the sentence's first
+named entity (as for every code-made claim) and there is no claimant.
 """
 
 from __future__ import annotations
@@ -52,10 +53,10 @@ def baseline_claims(article: Article) -> ArticleClaims:
         time = parse_time(text, article.published)
         if not (parse_quantities(text, language) or time is not None or has_named_entity(text)):
             continue
-        claim = span_claim(article, sentence.span, text, claimant=None)
+        claim = span_claim(article, sentence.span, text)
         if claim.id in seen:  # the same sentence repeated verbatim: one claim
             continue
         seen.add(claim.id)
-        # no subject and no claimant: the baseline reads only what the code can read
+        # no claimant: an attribution is what the model is asked to read
         claims.append(claim.model_copy(update={"claimant": None}))
     return ArticleClaims(article=article, claims=claims)

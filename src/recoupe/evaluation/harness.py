@@ -30,7 +30,7 @@ from ..recording import cassette
 from ..settings import Settings
 from .baseline import baseline_claims
 from .gold import GoldSet, gold_hash, load_gold
-from .matching import match_claims, oracle_matches
+from .matching import Match, match_claims, oracle_matches
 from .metrics import score_crosscheck, score_extraction
 
 __all__ = ["run_eval", "run_eval_cli", "format_table"]
@@ -63,12 +63,14 @@ def _replayed(path: Path, record: bool | str, fn: Any) -> Any:
         ) from None
 
 
-def _matches(predicted: list[ArticleClaims], gold: GoldSet) -> list[Any]:
+def _matches(predicted: list[ArticleClaims], gold: GoldSet) -> dict[str, list[Match]]:
+    """Each article's matches, for :func:`score_extraction`; :func:`_pooled` for the cross-check."""
     gold_claims = gold.to_claims()
-    matches = []
-    for ac in predicted:
-        matches.extend(match_claims(ac.claims, gold_claims.get(ac.article.id, [])))
-    return matches
+    return {ac.article.id: match_claims(ac.claims, gold_claims.get(ac.article.id, [])) for ac in predicted}
+
+
+def _pooled(matches: dict[str, list[Match]]) -> list[Match]:
+    return [m for ms in matches.values() for m in ms]
 
 
 def _verify(claims: list[ArticleClaims], llm: LLM | None) -> Any:
@@ -108,7 +110,7 @@ def run_eval(
         facts, judgements, pairing = _replayed(cassettes / "verify.yaml", record, lambda: _verify(extracted, llm))
         systems["recoupe"] = {
             "extraction": score_extraction(extracted, gold, matches).model_dump(mode="json"),
-            "crosscheck": score_crosscheck(facts, gold, matches).model_dump(mode="json"),
+            "crosscheck": score_crosscheck(facts, gold, _pooled(matches)).model_dump(mode="json"),
             "pairing": pairing.model_dump(mode="json"),
             "usage": _usage(llm.usage),
             "extract_usage": _usage(extract_usage),
@@ -143,7 +145,7 @@ def run_eval(
         facts, _, pairing = _verify(base, None)
         systems["baseline"] = {
             "extraction": score_extraction(base, gold, base_matches).model_dump(mode="json"),
-            "crosscheck": score_crosscheck(facts, gold, base_matches).model_dump(mode="json"),
+            "crosscheck": score_crosscheck(facts, gold, _pooled(base_matches)).model_dump(mode="json"),
             "pairing": pairing.model_dump(mode="json"),
             "usage": _usage(Usage()),
         }

@@ -40,8 +40,9 @@ from langextract.core import tokenizer as lx_tokenizer
 
 from ..chunking import split_sentences
 from ..errors import RecordingMissingError
+from ..extraction import _in_text, _sentence_for
 from ..models import Alignment, Article, ArticleClaims, Claim, Sentence, Span, StageUsage, Usage
-from ..normalize import find_location, fold, guess_modality, main_quantity, parse_time
+from ..normalize import find_location, guess_modality, main_quantity, parse_time
 from ..recording import cassette
 from ..settings import Settings
 from .gold import GoldSet
@@ -321,13 +322,6 @@ def _span(extraction: Any, text: str) -> Span | None:
     return Span(start=start, end=end)
 
 
-def _sentence_for(span: Span, sentences: Sequence[Sentence]) -> Sentence | None:
-    for s in sentences:
-        if s.span.start <= span.start < s.span.end:
-            return s
-    return None
-
-
 def _to_claim(
     article: Article,
     extraction: Any,
@@ -349,9 +343,7 @@ def _to_claim(
         sentence_text = sentence.text if sentence else quote
         chunk_index = next((i for i, (s, e) in enumerate(chunks) if s <= span.start < e), None)
     evidence = quote if span is not None else ""
-    claimant = _attribute(extraction, "claimant")
-    if claimant is not None and fold(claimant) not in fold(text):
-        claimant = None  # as recoupe: a model-proposed name is kept only if the article names it
+    claimant = _in_text(_attribute(extraction, "claimant"), text)  # as recoupe: only names the article has
     return Claim(
         id=Claim.make_id(article.id, claim_text, quote),
         article_id=article.id,
