@@ -117,3 +117,18 @@ def test_requests_per_minute_spaces_the_requests() -> None:
         gaps = [b - a for a, b in zip(server.arrivals, server.arrivals[1:], strict=False)]
         assert len(gaps) == 5 and min(gaps) >= 0.08
     assert Settings.from_env({"RECOUPE_RPM": "90"}).requests_per_minute == 90
+
+
+def test_two_articles_with_one_id_are_reported_not_merged() -> None:
+    first = Article(id="same", text="Amazon investit 1,2 milliard d'euros en France. Le groupe recrute.")
+    second = Article(id="same", text="Microsoft investit 4 milliards d'euros en France. Le groupe forme.")
+    other = Article(id="other", text="Orange ouvre 3 centres de données à Lyon en 2025. Le projet avance.")
+    seen: list[object] = []
+    with FakeOpenAIServer(default=lambda body: Reply.json({"claims": []})) as server:
+        settings = Settings(model="fake", base_url=server.base_url, use_cache=False)
+        result = extract([first, second, other], settings, on_done=lambda item, outcome: seen.append(outcome))
+    assert [a.article.id for a in result.articles] == ["same", "other"]
+    assert "Amazon" in result.articles[0].article.text  # the first keeps its claims
+    [failure] = result.failures
+    assert (failure.source, failure.stage) == ("same", "load") and "duplicate article id" in failure.reason
+    assert len(seen) == 3

@@ -61,3 +61,12 @@ def test_every_sentence_and_chunk_span_slices_back_to_its_text(text: str) -> Non
     article = Article(id="x", text=text)
     for c in make_chunks(article, sentences, max_chars=40):
         assert 0 <= c.target.start < c.target.end <= len(text)
+
+
+def test_the_fallback_splitter_cuts_after_end_punctuation_only() -> None:
+    from recoupe.chunking import _fallback_pieces
+
+    text = "  Emmanuel Macron a dit que Paris va bien. « Il part » demain! Fin."
+    assert [text[a:b] for a, b in _fallback_pieces(text)] == [
+        "Emmanuel Macron a dit que Paris va bien.", "« Il part » demain!", "Fin.",
+    ]

@@ -37,6 +37,21 @@ def _segments(paragraph: str, language: str) -> list[str]:
     return _segmenter(language).segment(paragraph)
 
 
+def _fallback_pieces(paragraph: str) -> list[tuple[int, int]]:
+    """Sentence offsets by :data:`_FALLBACK` alone (end punctuation, then a capital), trimmed."""
+    pieces = []
+    start = 0
+    for m in [*_FALLBACK.finditer(paragraph), None]:
+        end = m.start() if m is not None else len(paragraph)
+        piece = paragraph[start:end]
+        if piece.strip():
+            lead = len(piece) - len(piece.lstrip())
+            pieces.append((start + lead, start + len(piece.rstrip())))
+        if m is not None:
+            start = m.end()
+    return pieces
+
+
 def _paragraphs(text: str) -> list[tuple[int, int]]:
     spans = []
     for m in re.finditer(r"[^\n]+", text):
@@ -81,9 +96,7 @@ def split_sentences(text: str, language: str | None = None) -> list[Sentence]:
             pieces.append((found, found + len(seg)))
             cursor = found + len(seg)
         if pieces is None:
-            pieces = []
-            for m in re.finditer(r"\S(?:.*?\S)?(?=\s+(?=[«\"“A-ZÀ-ÖØ-Þ0-9])|$)", paragraph):
-                pieces.append((m.start(), m.end()))
+            pieces = _fallback_pieces(paragraph)
         alone = len(pieces) == 1
         for start, end in pieces:
             s_text = paragraph[start:end]

@@ -489,14 +489,20 @@ def extract_articles(
     result = Extraction(model=llm.settings.model, usage=llm.usage)
     prompt = load_prompt(EXTRACT_PROMPT)
     result.prompts[prompt.id] = prompt.sha256
-    items = list(items)
-    good = [i for i in items if isinstance(i, Article)]
-    done: dict[str, ArticleClaims] = {}
+    good: list[Article] = []
+    ids: set[str] = set()
     for item in items:
+        if isinstance(item, Article) and item.id in ids:
+            # results are keyed by id: a second article with the same id would take the first's place
+            item = ArticleError(item.source or item.id, f"duplicate article id {item.id!r}")
         if isinstance(item, ArticleError):
             result.failures.append(Failure(source=item.source, stage="load", reason=item.reason))
             if on_done:
                 on_done(item, item)
+        else:
+            good.append(item)
+            ids.add(item.id)
+    done: dict[str, ArticleClaims] = {}
     # Every chunk of every article goes through one pool, so that a long article and a short batch
     # both keep ``concurrency`` requests in flight. Articles are split as the pool takes their
     # chunks, not all before the first request.
