@@ -29,7 +29,7 @@ def run_one(parallel: int, article_ids: list[str]) -> dict[str, object]:
     llm = LLM(Settings(concurrency=parallel, use_cache=False))
     llm.base_url  # start the server before timing
     started = time.monotonic()
-    result = extract_articles(articles, llm)
+    result = extract_articles(articles, llm, chunk_chars=llm.target_chars)
     wall = time.monotonic() - started
     usage = result.usage
     return {

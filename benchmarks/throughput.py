@@ -145,9 +145,9 @@ class _Timed:
 
 def _run_check(articles: list[Any], settings: Any) -> tuple[dict[str, Any], Any]:
     import recoupe
-    from recoupe import verify
+    from recoupe.crosscheck import run as crosscheck_run
 
-    timed = {name: _Timed(verify, name) for name in ("candidate_pairs", "compare", "build_facts")}
+    timed = {name: _Timed(crosscheck_run, name) for name in ("candidate_indexes", "compare_features", "build_facts")}
     done: list[float] = []
     t0 = time.perf_counter()
     report = recoupe.check(articles, settings, on_done=lambda *_: done.append(time.perf_counter()))
@@ -243,7 +243,7 @@ def worker(args: argparse.Namespace) -> int:
     from synthetic_corpus import make_corpus
 
     import recoupe
-    import recoupe.verify  # noqa: F401
+    import recoupe.crosscheck  # noqa: F401
 
     if args.worker == "langextract":
         import langextract  # noqa: F401
@@ -452,7 +452,7 @@ def format_tables(result: dict[str, Any]) -> str:
                   r["pairing_ratios"]["candidates_per_claim"], r["pairing_ratios"]["adjudications_per_claim"],
                   r["pairing_ratios"]["candidates_over_all_pairs"],
                   r["pairing_ratios"]["adjudications_over_all_pairs"],
-                  r["phases"]["candidate_pairs"]["wall_s"], r["phases"]["compare"]["wall_s"],
+                  r["phases"]["candidate_indexes"]["wall_s"], r["phases"]["compare_features"]["wall_s"],
                   r["phases"]["build_facts"]["wall_s"], r["phases"]["extract_wall_s"],
                   r["phases"]["verify_wall_s"]] for r in checks],
             ),
@@ -477,10 +477,10 @@ def format_tables(result: dict[str, Any]) -> str:
 #: Entry points whose cumulative time the profile summary shows: (label, file suffix, function).
 #: They overlap where one calls another (the indentation says which contains which).
 _HOT_SPOTS = [
-    ("LLM.complete (one model call, all in)", "recoupe/llm.py", "complete"),
-    ("  recoupe cache_key (hashing; only with the cache on)", "recoupe/cache.py", "cache_key"),
-    ("  prompt.render (jinja)", "recoupe/prompting.py", "render"),
-    ("  instructor JSON_SCHEMA request (once per response model)", "recoupe/llm.py", "_json_schema_request"),
+    ("LLM.complete (one model call, all in)", "recoupe/llm/client.py", "complete"),
+    ("  recoupe cache_key (hashing; only with the cache on)", "recoupe/llm/cache.py", "cache_key"),
+    ("  prompt.render (jinja)", "recoupe/llm/prompts.py", "render"),
+    ("  instructor JSON_SCHEMA request (once per response model)", "recoupe/llm/client.py", "_json_schema_request"),
     ("  openai post (no per-call parameter typing)", "openai/_base_client.py", "post"),
     ("    openai _build_request", "openai/_base_client.py", "_build_request"),
     ("    httpx Client.send (HTTP round trip)", "httpx/_client.py", "send"),
@@ -490,13 +490,13 @@ _HOT_SPOTS = [
     ("pydantic model_json_schema (all callers)", "pydantic/main.py", "model_json_schema"),
     ("split_sentences (pysbd)", "recoupe/chunking.py", "split_sentences"),
     ("make_chunks", "recoupe/chunking.py", "make_chunks"),
-    ("build_claim (grounding, normalize)", "recoupe/extraction.py", "build_claim"),
-    ("coverage_claims", "recoupe/extraction.py", "coverage_claims"),
-    ("verify (pairing, rules, adjudication, facts)", "recoupe/verify.py", "verify"),
-    ("  candidate_pairs", "recoupe/verify.py", "candidate_pairs"),
-    ("  compare (rules)", "recoupe/verify.py", "compare"),
-    ("  adjudicate_pair", "recoupe/verify.py", "adjudicate_pair"),
-    ("  build_facts", "recoupe/verify.py", "build_facts"),
+    ("build_claim (grounding, normalize)", "recoupe/extraction/claims.py", "build_claim"),
+    ("coverage_claims", "recoupe/extraction/coverage.py", "coverage_claims"),
+    ("crosscheck (pairing, rules, adjudication, facts)", "recoupe/crosscheck/run.py", "crosscheck"),
+    ("  candidate_indexes", "recoupe/crosscheck/pairing.py", "candidate_indexes"),
+    ("  compare_features (rules)", "recoupe/crosscheck/rules.py", "compare_features"),
+    ("  adjudicate_pair", "recoupe/crosscheck/adjudicate.py", "adjudicate_pair"),
+    ("  build_facts", "recoupe/crosscheck/facts.py", "build_facts"),
 ]
 
 

@@ -10,7 +10,7 @@ from recoupe import Article, Settings, extract
 from recoupe.chunking import make_chunks, split_sentences
 from recoupe.extraction import EXTRACT_PROMPT, ClaimDrafts
 from recoupe.llm import LLM, run_concurrently
-from recoupe.prompting import load_prompt
+from recoupe.llm.prompts import load_prompt
 from recoupe.settings import EMBEDDED_TARGET_CHARS, ENDPOINT_TARGET_CHARS
 from recoupe.testing import Fault, FakeOpenAIServer, Reply
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from recoupe import Article, Settings
-from recoupe.embedded import is_installed
-from recoupe.extraction import extract_with
+from recoupe.llm.embedded import is_installed
+from recoupe.extraction import extract_one
 from recoupe.llm import LLM
 
 pytestmark = [
@@ -24,8 +24,8 @@ def test_the_embedded_model_extracts_grounded_claims_deterministically(tmp_path:
     article = Article(id="short", text=PARAGRAPH)
     settings = Settings(use_cache=False, cache_dir=tmp_path)
     llm = LLM(settings)
-    first = extract_with(llm, article, keep_ungrounded=True)
-    second = extract_with(llm, article, keep_ungrounded=True)
+    first = extract_one(llm, article, chunk_chars=llm.target_chars, keep_ungrounded=True)
+    second = extract_one(llm, article, chunk_chars=llm.target_chars, keep_ungrounded=True)
     grounded = [c for c in first.claims if c.span is not None]
     assert grounded, "the model produced no groundable claim"
     for claim in grounded:

@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 
 from recoupe import RecordingMissingError, Settings, load_articles
-from recoupe.extraction import extract_with
+from recoupe.extraction import extract_one
 from recoupe.llm import LLM
 from recoupe.models import Alignment
-from recoupe.recording import cassette
+from recoupe.evaluation.recording import cassette
 
 from conftest import EVAL, SEEDS
 
@@ -25,7 +25,7 @@ def test_replayed_extraction_is_grounded_normalized_and_complete() -> None:
     article = load_articles(SEEDS / f"{ARTICLE}.txt")[0]
     llm = _replay_llm()
     with cassette(CASSETTE) as cas:
-        result = extract_with(llm, article)
+        result = extract_one(llm, article, chunk_chars=llm.target_chars)
         assert cas.all_played, "the recording holds answers that were never asked for"
     assert len(result.claims) >= 5
     for claim in result.claims:
@@ -44,13 +44,13 @@ def test_same_input_gives_the_same_claim_ids() -> None:
     ids = []
     for _ in range(2):
         with cassette(CASSETTE):
-            ids.append([c.id for c in extract_with(_replay_llm(), article).claims])
+            ids.append([c.id for c in extract_one(_replay_llm(), article, chunk_chars=Settings().target_chars).claims])
     assert ids[0] == ids[1]
 
 
 def test_a_request_not_in_the_recording_fails_fast_and_names_the_article(tmp_path: Path) -> None:
     article = load_articles(SEEDS / f"{ARTICLE}.txt")[0].model_copy(update={"text": "Un autre texte, jamais enregistré, sur 7 milliards d'euros."})
     with cassette(CASSETTE), pytest.raises(RecordingMissingError) as info:
-        extract_with(_replay_llm(), article)
+        extract_one(_replay_llm(), article, chunk_chars=Settings().target_chars)
     assert info.value.article_id == ARTICLE
     assert info.value.stage == "extract"

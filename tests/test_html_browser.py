@@ -12,7 +12,8 @@ import pytest
 from recoupe.evaluation import load_gold
 from recoupe.models import ArticleClaims
 from recoupe.report import to_html
-from recoupe.verify import check_report
+from recoupe.crosscheck import crosscheck
+from recoupe.models import Extraction
 
 from conftest import EVAL, SEEDS
 
@@ -29,7 +30,7 @@ def _report_html(tmp_path: Path) -> tuple[Path, object]:
     from recoupe import load_articles
 
     articles = [ArticleClaims(article=a, claims=claims.get(a.id, [])) for a in load_articles(SEEDS)]
-    report = check_report(articles, None)  # rules only: no model
+    report = crosscheck(Extraction(articles=articles))  # rules only: no model
     path = tmp_path / "report.html"
     path.write_text(to_html(report), encoding="utf-8")
     return path, report

@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 
 from recoupe import SchemaError, Settings, TransientLLMError, TruncatedOutputError
-from recoupe.cache import cache_key
+from recoupe.llm.cache import cache_key
 from recoupe.extraction import EXTRACT_PROMPT, ClaimDrafts
 from recoupe.llm import LLM
-from recoupe.prompting import load_prompt
+from recoupe.llm.prompts import load_prompt
 from recoupe.testing import Fault, FakeOpenAIServer, Reply
 
 GOOD = {"claims": [{"claim": "Amazon investit 1,2 milliard d'euros.", "quote": "Amazon investit", "subject": "Amazon", "claimant": None}]}

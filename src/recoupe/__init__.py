@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from .api import check, extract
+from .api import check, extract, extract_claims
 from .articles import iter_articles, load_articles
 from .errors import (
     ArticleError,
@@ -22,7 +22,6 @@ from .errors import (
     TransientLLMError,
     TruncatedOutputError,
 )
-from .extraction import extract_claims
 from .llm import LLM
 from .models import (
     Alignment,

@@ -7,19 +7,15 @@ from functools import lru_cache
 
 import pysbd
 
+from . import lexicon
 from .models import Article, Chunk, Sentence, Span
 
 __all__ = ["split_sentences", "make_chunks"]
 
 _TERMINAL = re.compile(r"[.!?…»\"”)]\s*$")
 # Site furniture and links that are never claims (French and English).
-_BOILERPLATE = re.compile(
-    r"^(laisser un commentaire|leave a (comment|reply)|votre adresse e-mail|your email address"
-    r"|les champs obligatoires|required fields|en savoir plus|read more|lire aussi|à lire aussi"
-    r"|partager|share this|abonnez-vous|subscribe)",
-    re.IGNORECASE,
-)
-_WIRE_ONLY = re.compile(r"^\(?\s*(AFP|AOF|Reuters|AP|Bloomberg|dpa)\s*\)?\s*$", re.IGNORECASE)
+_BOILERPLATE = re.compile(rf"^({lexicon.alternation(lexicon.BOILERPLATE)})", re.IGNORECASE)
+_WIRE_ONLY = re.compile(rf"^\(?\s*({lexicon.alternation(lexicon.WIRE_TAGS, escape=True)})\s*\)?\s*$", re.IGNORECASE)
 # Fallback splitter when the rule-based splitter's output cannot be found back in the text.
 _FALLBACK = re.compile(r"(?<=[.!?…])\s+(?=[«\"“A-ZÀ-ÖØ-Þ0-9])")
 

@@ -142,7 +142,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
-    from .cache import ResponseCache
+    from .llm.cache import ResponseCache
 
     settings = _settings(args)
     directory = settings.resolved_cache_dir

@@ -1,28 +1,34 @@
-"""Align a model's quote to a half-open span of the article text. The code grounds, never the model."""
+"""Grounding: align a model's quote to a half-open span of the article text (the code grounds, never
+the model), then shape it: clipped to one sentence, widened to the words that state its number or day."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from .models import Alignment, Span
+from .lexicon import fold, fold_for_search, fold_typography
+from .models import Alignment, Sentence, Span
+from .normalize import parse_quantities, parse_time
 
-__all__ = ["Grounding", "ground_quote", "FUZZY_THRESHOLD"]
+__all__ = [
+    "FUZZY_THRESHOLD",
+    "MIN_QUOTE_CHARS",
+    "Grounding",
+    "clip_to_sentence",
+    "ground_quote",
+    "sentence_at",
+    "widen_to_stated",
+]
 
 #: Minimum rapidfuzz partial-ratio (0-100) for a fuzzy alignment.
 FUZZY_THRESHOLD = 85.0
 #: A fuzzy span shorter than this share of the quote is refused (no 3-character "alignments").
 MIN_COVERAGE = 0.6
-
-_FOLD = {
-    "\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'",
-    "\u00ab": '"', "\u00bb": '"', "\u201c": '"', "\u201d": '"', "\u201e": '"',
-    "\u2013": "-", "\u2014": "-", "\u2011": "-",
-}
-_DROP = set(" \t\r\n\u00a0\u202f\u2009\u2007\"")
-
+#: A quote shorter than this is not evidence (no grounding on "l" or "AWS").
+MIN_QUOTE_CHARS = 12
 
 @dataclass(frozen=True)
 class Grounding:
@@ -32,22 +38,6 @@ class Grounding:
 
     def quote(self, text: str) -> str | None:
         return self.span.slice(text) if self.span else None
-
-
-def _fold(text: str, start: int = 0, end: int | None = None) -> tuple[str, list[int]]:
-    """Typography-folded, whitespace- and quote-free lower-case text, with the original index of
-    each kept character."""
-    end = len(text) if end is None else end
-    out: list[str] = []
-    index: list[int] = []
-    for i in range(start, end):
-        ch = _FOLD.get(text[i], text[i])
-        if ch in _DROP:
-            continue
-        low = ch.lower()
-        out.append(low if len(low) == 1 else ch)
-        index.append(i)
-    return "".join(out), index
 
 
 def _expand_to_words(text: str, start: int, end: int, window: Span) -> tuple[int, int]:
@@ -70,10 +60,10 @@ def _ground_in(quote: str, text: str, window: Span) -> Grounding | None:
     found = text.find(quote, window.start, window.end)
     if found >= 0:
         return Grounding(Span(start=found, end=found + len(quote)), Alignment.exact, 100.0)
-    folded_quote, _ = _fold(quote)
+    folded_quote, _ = fold_for_search(quote)
     if not folded_quote:
         return None
-    folded, index = _fold(text, window.start, window.end)
+    folded, index = fold_for_search(text, window.start, window.end)
     found = folded.find(folded_quote)
     if found >= 0:
         start, end = index[found], index[found + len(folded_quote) - 1] + 1
@@ -106,11 +96,11 @@ def _ground_words_in_order(quote: str, text: str, window: Span) -> Grounding | N
     """A small model copies a sentence but drops words ("AWS a généré 25 milliards" for "AWS,
     filiale d'Amazon, a généré 25 milliards"): find the shortest stretch of the window holding
     every word of the quote in order, if it is not much longer than the quote."""
-    words = [w.lower() for w in _WORD.findall(_fold_typography(quote))]
+    words = [w.lower() for w in _WORD.findall(fold_typography(quote))]
     if len(words) < MIN_GAPPED_WORDS:
         return None
     tokens = [(m.group().lower(), m.start() + window.start, m.end() + window.start)
-              for m in _WORD.finditer(_fold_typography(text[window.start : window.end]))]
+              for m in _WORD.finditer(fold_typography(text[window.start : window.end]))]
     best: tuple[int, int] | None = None
     for i, (tok, _, _) in enumerate(tokens):
         if tok != words[0]:
@@ -128,11 +118,6 @@ def _ground_words_in_order(quote: str, text: str, window: Span) -> Grounding | N
     if best is None or best[1] - best[0] > MAX_GAPPED_STRETCH * len(quote):
         return None
     return Grounding(Span(start=best[0], end=best[1]), Alignment.fuzzy, 0.0)
-
-
-def _fold_typography(text: str) -> str:
-    """Same length as ``text``: typographic variants replaced one for one."""
-    return "".join(_FOLD.get(ch, ch) for ch in text)
 
 
 def ground_quote(quote: str, text: str, within: Span | None = None, *, only_within: bool = False) -> Grounding:
@@ -157,3 +142,66 @@ def ground_quote(quote: str, text: str, within: Span | None = None, *, only_with
         if grounding is not None:
             return grounding
     return Grounding(None, Alignment.none, 0.0)
+
+
+# -- quote shaping: a grounded quote clipped to one sentence, widened to what the claim states --
+def sentence_at(span: Span, sentences: Sequence[Sentence]) -> Sentence | None:
+    for s in sentences:
+        if s.span.start <= span.start < s.span.end:
+            return s
+    return None
+
+
+def clip_to_sentence(grounding: Grounding, claim: str, sentences: Sequence[Sentence]) -> Grounding:
+    """A quote that runs over several sentences is clipped to the one that best supports the claim:
+    a claim is atomic, and its evidence is the shortest span that states it."""
+    span = grounding.span
+    assert span is not None
+    inside = [s for s in sentences if s.span.start < span.end and span.start < s.span.end]
+    if len(inside) <= 1:
+        return grounding
+    best = max(inside, key=lambda s: (fuzz.token_set_ratio(fold(claim), fold(s.text)), -s.index))
+    start, end = max(span.start, best.span.start), min(span.end, best.span.end)
+    if end - start < MIN_QUOTE_CHARS:
+        return grounding
+    return Grounding(Span(start=start, end=end), grounding.alignment, grounding.score)
+
+
+def widen_to_stated(
+    grounding: Grounding, claim: str, sentences: Sequence[Sentence], text: str, language: str
+) -> Grounding:
+    """When the claim states a day, date or number that its quote leaves out but the quote's own
+    sentence holds ("Microsoft a annoncé cette annonce dimanche." quoting only "Microsoft a
+    annoncé"), widen the quote to the words of the sentence that state it: the article's words,
+    not the model's, carry the value."""
+    span = grounding.span
+    assert span is not None
+    sentence = sentence_at(span, sentences)
+    if sentence is None:
+        return grounding
+    quote = span.slice(text)
+    wanted: list[str] = []
+    claim_time = parse_time(claim)
+    if claim_time is not None and parse_time(quote) is None:
+        sentence_time = parse_time(sentence.text)
+        if sentence_time is not None and fold(sentence_time.text) == fold(claim_time.text):
+            wanted.append(sentence_time.text)
+    quote_values = {q.value for q in parse_quantities(quote, language)}
+    sentence_quantities = parse_quantities(sentence.text, language)
+    for q in parse_quantities(claim, language):
+        if q.value in quote_values:
+            continue
+        for sq in sentence_quantities:
+            if sq.value == q.value and sq.unit == q.unit and sq.text:
+                wanted.append(sq.text)
+                break
+    start, end = span.start, span.end
+    for words in wanted:
+        at = sentence.text.find(words)
+        if at < 0:
+            continue
+        start = min(start, sentence.span.start + at)
+        end = max(end, sentence.span.start + at + len(words))
+    if (start, end) == (span.start, span.end):
+        return grounding
+    return Grounding(Span(start=start, end=end), grounding.alignment, grounding.score)

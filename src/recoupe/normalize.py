@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from text_to_num import alpha2digit
 
+from . import lexicon
+from .lexicon import fold
 from .models import Amount, Bound, Modality, Quantity, TimeRef
 
 __all__ = [
@@ -25,37 +27,13 @@ __all__ = [
     "fold",
 ]
 
-_SCALES = {
-    "milliard": 1e9, "milliards": 1e9, "md": 1e9, "mds": 1e9, "mrd": 1e9,
-    "billion": 1e9, "billions": 1e9, "bn": 1e9, "b": 1e9,
-    "million": 1e6, "millions": 1e6, "m": 1e6, "mn": 1e6, "mln": 1e6,
-    "mille": 1e3, "thousand": 1e3, "k": 1e3,
-}
-_CURRENCY_WORDS = {
-    "euro": "EUR", "euros": "EUR", "€": "EUR", "eur": "EUR",
-    "dollar": "USD", "dollars": "USD", "$": "USD", "usd": "USD", "us$": "USD",
-    "livre": "GBP", "livres": "GBP", "£": "GBP", "gbp": "GBP", "pounds": "GBP",
-}
-_UNIT_ALIASES = {
-    "emploi": "emploi", "emplois": "emploi", "poste": "emploi", "postes": "emploi", "job": "emploi",
-    "jobs": "emploi", "opportunités": "emploi", "opportunité": "emploi", "cdi": "emploi",
-    "employés": "employé", "employé": "employé", "salariés": "employé", "employees": "employé",
-    "personnes": "personne", "personne": "personne", "people": "personne", "français": "personne",
-    "startups": "startup", "startup": "startup", "start-ups": "startup", "start-up": "startup",
-    "gpu": "GPU", "gpus": "GPU", "mw": "MW", "gw": "GW", "%": "%", "pour": "%", "percent": "%",
-    "ans": "an", "an": "an", "années": "an", "years": "an", "year": "an",
-    "centres": "centre", "centre": "centre", "centers": "centre", "sites": "site", "site": "site",
-    "projets": "projet", "projet": "projet", "projects": "projet", "pdg": "PDG", "ceos": "PDG",
-}
-_SKIP_BEFORE_UNIT = {"de", "d", "nouveaux", "nouvelles", "nouveau", "nouvelle", "new", "more", "additional",
-                     "supplémentaires", "des", "du", "en"}
+_SCALES = lexicon.SCALES
+_CURRENCY_WORDS = lexicon.CURRENCIES
+_UNIT_ALIASES = lexicon.UNITS
+_SKIP_BEFORE_UNIT = lexicon.UNIT_FILLERS
 _BOUNDS = [
-    (re.compile(r"(plus\s+d['’]\s*|plus\s+de\s+|more\s+than\s+|over\s+|au\s+moins\s+|at\s+least\s+|"
-                r"dépassant\s+|exceeding\s+)$", re.I), Bound.more_than),
-    (re.compile(r"(moins\s+d['’]\s*|moins\s+de\s+|less\s+than\s+|under\s+|fewer\s+than\s+)$", re.I), Bound.less_than),
-    (re.compile(r"(jusqu['’]\s*à\s+|jusqu['’]\s*au?x?\s+|up\s+to\s+|allant\s+jusqu['’]\s*à\s+)$", re.I), Bound.up_to),
-    (re.compile(r"(environ\s+|près\s+d['’]\s*|près\s+de\s+|quelque\s+|about\s+|around\s+|nearly\s+|"
-                r"approximately\s+|roughly\s+|some\s+|autour\s+de\s+)$", re.I), Bound.about),
+    (re.compile(rf"({lexicon.alternation(lexicon.BOUND_PATTERNS[bound.value])})$", re.I), bound)
+    for bound in (Bound.more_than, Bound.less_than, Bound.up_to, Bound.about)
 ]
 
 _NUMBER = (
@@ -74,14 +52,6 @@ _SCALE_AFTER_DIGIT = re.compile(r"(\d)(\s*)(milliards?|millions?|mille|billions?
 _PROTECT = {"milliard": "\ue001", "milliards": "\ue002", "million": "\ue003", "millions": "\ue004",
             "mille": "\ue005", "billion": "\ue006", "billions": "\ue007"}
 _RESTORE = {v: k for k, v in _PROTECT.items()}
-
-
-def fold(text: str) -> str:
-    """Lower-case text with typographic apostrophes, quotes and spaces folded."""
-    return (
-        text.replace("\u2019", "'").replace("\u00a0", " ").replace("\u202f", " ")
-        .replace("«", '"').replace("»", '"').lower()
-    )
 
 
 def _to_float(raw: str, language: str) -> float | None:
@@ -234,19 +204,9 @@ def main_quantity(quote: str, claim_text: str = "", language: str = "fr") -> Qua
 
 
 # -- time ---------------------------------------------------------------------------------------
-_WEEKDAYS = {
-    "lundi": 0, "mardi": 1, "mercredi": 2, "jeudi": 3, "vendredi": 4, "samedi": 5, "dimanche": 6,
-    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6,
-}
-_FRENCH_MONTHS = {
-    "janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6, "juillet": 7,
-    "août": 8, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11, "décembre": 12, "decembre": 12,
-}
-_MONTHS = {
-    **_FRENCH_MONTHS,
-    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7, "august": 8,
-    "september": 9, "october": 10, "november": 11, "december": 12,
-}
+_WEEKDAYS = lexicon.WEEKDAYS
+_FRENCH_MONTHS = lexicon.FRENCH_MONTHS
+_MONTHS = lexicon.MONTHS
 _APOS = r"['’]"
 _DAY_NAMES = "|".join(_WEEKDAYS)
 _DAY = re.compile(rf"\b(?P<w>{_DAY_NAMES})\b", re.I)
@@ -265,8 +225,7 @@ _TIME_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("today", re.compile(rf"\b(?:aujourd{_APOS}hui|today)\b", re.I)),
     ("year", re.compile(r"\b(?P<y>(?:19|20)\d\d)\b")),
 ]
-_QUARTERS = {"premier": 1, "first": 1, "deuxième": 2, "second": 2, "troisième": 3, "third": 3,
-             "quatrième": 4, "fourth": 4}
+_QUARTERS = lexicon.QUARTERS
 
 
 def _year_range(year: int) -> tuple[dt.date, dt.date]:
@@ -338,13 +297,8 @@ def parse_time(text: str, published: dt.date | None = None) -> TimeRef | None:
 
 
 # -- modality and place -------------------------------------------------------------------------
-_TARGET = re.compile(
-    rf"\b(d{_APOS}ici|objectif|ambition|vise|visant|devrait|devraient|prévoit|projette|"
-    r"target|aims?\s+to|expected|forecast|should|by\s+20\d\d)\b", re.I)
-_PLAN = re.compile(
-    r"\b(va|vont|investira|investirait|ouvrira|agrandira|lancera|sera|seront|créera|débloquera|"
-    r"annonc\w*|promet|s['’]engag\w*|engagement|intention|prévoit|compte|s['’]apprête|will|plans?|"
-    r"pledg\w*|commit\w*|announc\w*|dévoilé\w*)\b", re.I)
+_TARGET = re.compile(rf"\b({lexicon.alternation(lexicon.TARGET_PATTERNS)})\b", re.I)
+_PLAN = re.compile(rf"\b({lexicon.alternation(lexicon.PLAN_PATTERNS)})\b", re.I)
 _QUOTATION = re.compile(r"[«“\"]")
 
 
@@ -359,11 +313,12 @@ def guess_modality(quote: str, sentence: str = "") -> Modality:
     return Modality.reported_fact
 
 
-_NOT_PLACES = set(_WEEKDAYS) | set(_MONTHS) | {"ia", "ai", "big", "tech"}
+_NOT_PLACES = set(_WEEKDAYS) | set(_MONTHS) | lexicon.NOT_PLACES
 _PLACE = re.compile(
-    r"\b(?:en|à|au|aux|in|dans\s+(?:la|le|l['’]|les)\s*(?:région\s+|ville\s+)?|au\s+sein\s+de)\s+"
+    rf"\b(?:{lexicon.alternation(lexicon.PLACE_PREPOSITIONS)})\s+"
     r"(?P<p>(?:[A-ZÉÈÎ][\w’'-]+)(?:[ -](?:[A-ZÉÈÎ][\w’'-]+))*)"
 )
+_PLACE_PHRASE = re.compile(lexicon.alternation(lexicon.PLACE_PHRASES, escape=True), re.I)
 
 
 def find_location(text: str) -> str | None:
@@ -373,5 +328,5 @@ def find_location(text: str) -> str | None:
         place = m.group("p")
         if place.lower() not in _NOT_PLACES:
             return place
-    m = re.search(r"région parisienne|Paris region", text, re.I)
+    m = _PLACE_PHRASE.search(text)
     return m.group(0) if m else None

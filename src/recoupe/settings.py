@@ -8,9 +8,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .embedded import EMBEDDED_MODEL, default_cache_root
+__all__ = ["EMBEDDED_MODEL", "ENDPOINT_TARGET_CHARS", "EMBEDDED_TARGET_CHARS", "Settings", "default_cache_root"]
 
-__all__ = ["ENDPOINT_TARGET_CHARS", "EMBEDDED_TARGET_CHARS", "Settings"]
+#: The model name the embedded server answers as (Qwen2.5-Coder-1.5B-Instruct, Q4_K_M).
+EMBEDDED_MODEL = "qwen2.5-coder-1.5b-instruct-q4_k_m"
+
+
+def default_cache_root() -> Path:
+    """``$XDG_CACHE_HOME/recoupe`` (default ``~/.cache/recoupe``): the assembled model, the
+    response cache and the embedded server's log live under it."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "recoupe"
 
 #: Extraction target size on the embedded model and on an OpenAI-compatible endpoint.
 EMBEDDED_TARGET_CHARS = 350

@@ -22,16 +22,16 @@ from typing import Any
 
 from ..articles import load_articles
 from ..errors import RecordingMissingError, RecoupeError
-from ..extraction import EXTRACT_PROMPT, extract_with
+from ..extraction import EXTRACT_PROMPT, extract_one
 from ..llm import LLM
-from ..models import ArticleClaims, Usage
-from ..prompting import load_prompt
-from ..recording import cassette
+from ..llm.prompts import load_prompt
+from ..models import ArticleClaims, Extraction, Fact, PairingStats, PairJudgement, Usage
 from ..settings import Settings
 from .baseline import baseline_claims
 from .gold import GoldSet, gold_hash, load_gold
 from .matching import Match, match_claims, oracle_matches
 from .metrics import score_crosscheck, score_extraction
+from .recording import cassette
 
 __all__ = ["run_eval", "run_eval_cli", "format_table"]
 
@@ -73,10 +73,11 @@ def _pooled(matches: dict[str, list[Match]]) -> list[Match]:
     return [m for ms in matches.values() for m in ms]
 
 
-def _verify(claims: list[ArticleClaims], llm: LLM | None) -> Any:
-    from ..verify import verify
+def _verify(claims: list[ArticleClaims], llm: LLM | None) -> tuple[list[Fact], list[PairJudgement], PairingStats]:
+    from ..crosscheck import crosscheck
 
-    return verify(claims, llm, adjudicate=llm is not None)
+    report = crosscheck(Extraction(articles=claims), llm, adjudicate=llm is not None)
+    return report.facts, report.judgements, report.pairing
 
 
 def run_eval(
@@ -103,7 +104,7 @@ def run_eval(
         extracted: list[ArticleClaims] = []
         for article in articles:
             extracted.append(
-                _replayed(cassettes / "extract" / f"{article.id}.yaml", record, lambda a=article: extract_with(llm, a))
+                _replayed(cassettes / "extract" / f"{article.id}.yaml", record, lambda a=article: extract_one(llm, a, chunk_chars=llm.target_chars))
             )
         extract_usage = llm.usage.model_copy(deep=True)
         matches = _matches(extracted, gold)

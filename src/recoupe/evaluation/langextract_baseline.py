@@ -40,14 +40,23 @@ from langextract.core import tokenizer as lx_tokenizer
 
 from ..chunking import split_sentences
 from ..errors import RecordingMissingError
-from ..extraction import _in_text, _sentence_for
-from ..models import Alignment, Article, ArticleClaims, Claim, Sentence, Span, StageUsage, Usage
-from ..normalize import find_location, guess_modality, main_quantity, parse_time
-from ..recording import cassette
+from ..extraction import fill_claim, named_in
+from ..grounding import sentence_at
+from ..models import (
+    Alignment,
+    Article,
+    ArticleClaims,
+    Claim,
+    Sentence,
+    Span,
+    StageUsage,
+    Usage,
+)
 from ..settings import Settings
 from .gold import GoldSet
 from .matching import match_claims
 from .metrics import score_extraction
+from .recording import cassette
 
 __all__ = [
     "PROMPT_DESCRIPTION",
@@ -137,7 +146,9 @@ def _base_url(settings: Settings, record: bool) -> str:
         from ..llm import REPLAY_BASE_URL
 
         return REPLAY_BASE_URL
-    from ..embedded import embedded_server  # pragma: no cover - needs the embedded model
+    from ..llm.embedded import (
+        embedded_server,  # pragma: no cover - needs the embedded model
+    )
 
     return embedded_server(parallel=max(1, min(settings.concurrency, 4))).base_url  # pragma: no cover
 
@@ -331,7 +342,6 @@ def _to_claim(
     """A recoupe claim from one LangExtract extraction; fields read from the quote by the code."""
     text = article.text
     span = _span(extraction, text)
-    language = article.lang
     claim_text = _attribute(extraction, "claim") or (extraction.extraction_text or "").strip()
     if span is None:
         quote = (extraction.extraction_text or "").strip()
@@ -339,24 +349,14 @@ def _to_claim(
         chunk_index = None
     else:
         quote = span.slice(text)
-        sentence = _sentence_for(span, sentences)
+        sentence = sentence_at(span, sentences)
         sentence_text = sentence.text if sentence else quote
         chunk_index = next((i for i, (s, e) in enumerate(chunks) if s <= span.start < e), None)
-    evidence = quote if span is not None else ""
-    claimant = _in_text(_attribute(extraction, "claimant"), text)  # as recoupe: only names the article has
-    return Claim(
-        id=Claim.make_id(article.id, claim_text, quote),
-        article_id=article.id,
-        text=claim_text,
-        quote=quote,
-        span=span,
+    return fill_claim(
+        article, text=claim_text, quote=quote, span=span,
         alignment=_alignment(extraction) if span is not None else Alignment.none,
-        subject=_attribute(extraction, "subject"),
-        claimant=claimant,
-        quantity=main_quantity(evidence, claim_text, language) if evidence else None,
-        time=parse_time(evidence, article.published) if evidence else None,
-        location=find_location(evidence) if evidence else None,
-        modality=guess_modality(evidence, sentence_text),
+        sentence=sentence_text, subject=_attribute(extraction, "subject"),
+        claimant=named_in(_attribute(extraction, "claimant"), text),  # as recoupe: only names the article has
         chunk_index=chunk_index,
     )
 

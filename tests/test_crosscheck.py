@@ -25,21 +25,28 @@ from recoupe.models import (
     Verdict,
 )
 from recoupe.normalize import find_location, main_quantity, parse_quantities, parse_time
-from recoupe.prompting import Prompt
-from recoupe.verify import (
+from recoupe.llm.prompts import Prompt
+from recoupe.crosscheck import (
     ADJUDICATE_PROMPT,
     PairAdjudication,
     all_pairs_count,
     article_origin,
     build_facts,
     candidate_pairs,
-    build_report,
-    check_report,
     claim_facet,
     claim_origin,
     compare,
-    verify,
+    crosscheck,
 )
+
+
+def verify(
+    articles: list[ArticleClaims], llm: Any = None, *, adjudicate: bool = True, model_contradictions: bool = False
+) -> tuple[list[Any], list[PairJudgement], Any]:
+    """The cross-check's facts, judgements and pairing counts for claims already extracted."""
+    report = crosscheck(Extraction(articles=articles), llm, adjudicate=adjudicate,
+                        model_contradictions=model_contradictions)
+    return report.facts, report.judgements, report.pairing
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 ARTICLES = {p.stem[:3]: Article(id=p.stem, text=p.read_text(encoding="utf-8")) for p in sorted(SEEDS.glob("*.txt"))}
@@ -342,9 +349,13 @@ CLOUD_002 = grounded("002", "développement de l'infrastructure cloud d'Amazon W
 class FakeLLM:
     """Answers every adjudication with one fixed relation and records what it was asked."""
 
+    name = "fake"
+    concurrency = 1
+
     def __init__(self, relation: str = "compatible") -> None:
         self.answer = PairAdjudication(relation=relation, rationale="Both describe the same expansion.")
         self.calls: list[dict[str, Any]] = []
+        self.usage = Usage()
 
     def complete(self, *, stage: str, prompt: Prompt, variables: dict[str, Any], response_model: type,
                  article_id: str | None = None, chunk_index: int | None = None, **_: Any) -> Any:
@@ -402,7 +413,7 @@ def test_no_adjudication_when_disabled_or_without_model():
 def test_model_failure_is_recorded_and_verification_goes_on(caplog):
     llm = FailingLLM(poison="Auvergne")
     claims = bundle(LOGISTICS_001, LOGISTICS_003, CLOUD_002, AMAZON_VIA_REUTERS)
-    with caplog.at_level("WARNING", logger="recoupe.verify"):
+    with caplog.at_level("WARNING", logger="recoupe.crosscheck.adjudicate"):
         facts, judgements, stats = verify(claims, llm)
     failed = [j for j in judgements if j.rationale.startswith("model adjudication failed")]
     answered = [j for j in judgements if j.decided_by == "model" and j not in failed]
@@ -417,7 +428,7 @@ def test_model_failure_is_recorded_and_verification_goes_on(caplog):
 
 
 def test_every_failure_kind_is_tolerated():
-    class AlwaysFails:
+    class AlwaysFails(FakeLLM):
         def complete(self, **_: Any) -> Any:
             raise LLMError("could not connect to the model endpoint", stage="adjudicate")
 
@@ -493,16 +504,16 @@ def test_claim_facet():
     assert claim_facet(AMAZON_VIA_REUTERS) == "statement"
 
 
-def test_check_report_builds_a_report():
+def test_crosscheck_builds_a_report():
     llm = FakeLLM()
-    report = check_report(bundle(MS_SUNDAY, MS_MONDAY, LOGISTICS_001, LOGISTICS_003), llm, model="fake")
+    report = crosscheck(Extraction(articles=bundle(MS_SUNDAY, MS_MONDAY, LOGISTICS_001, LOGISTICS_003)), llm)
     assert report.model == "fake"
     assert ADJUDICATE_PROMPT in report.prompts and len(report.prompts[ADJUDICATE_PROMPT]) == 64
     assert report.pairing.sent_to_model == 1
     assert report.facts[0].verdict == Verdict.conflicting
     assert report.fact_of(MS_SUNDAY.id).verdict == Verdict.corroborated  # its amount; its day conflicts
     assert any(m.claim_id == MS_SUNDAY.id for m in report.facts[0].members)
-    rules_only = check_report(bundle(MS_SUNDAY, MS_MONDAY), None)
+    rules_only = crosscheck(Extraction(articles=bundle(MS_SUNDAY, MS_MONDAY)))
     assert rules_only.prompts == {} and rules_only.usage.calls == 0
 
 
@@ -514,7 +525,7 @@ def test_compare_is_symmetric(a: Claim, b: Claim):
         assert ab.relation == ba.relation
 
 
-def test_build_report_keeps_the_extraction_context():
+def test_crosscheck_keeps_the_extraction_context():
     usage = Usage()
     usage.stage("extract").calls = 5
     extraction = Extraction(
@@ -522,7 +533,7 @@ def test_build_report_keeps_the_extraction_context():
         prompts={"extract_claims.v1": "0" * 64},
         failures=[Failure(source="bad.txt", stage="load", reason="empty file")],
     )
-    report = build_report(extraction, None)
+    report = crosscheck(extraction)
     assert report.usage.calls == 5 and report.model == "some-model"
     assert report.prompts == {"extract_claims.v1": "0" * 64}
     assert [f.source for f in report.failures] == ["bad.txt"]
@@ -540,7 +551,7 @@ def test_verdicts_do_not_depend_on_article_order():
 
 def test_candidates_stay_linear_when_one_subject_fills_the_batch():
     from recoupe.models import Claim
-    from recoupe.verify import MAX_PARTNERS
+    from recoupe.crosscheck import MAX_PARTNERS
 
     claims = []
     for i in range(300):
@@ -579,11 +590,22 @@ def _pairing_by_definition(claims: list[Claim]) -> list[tuple[str, str]]:
     vectorised implementation must reproduce exactly."""
     from rapidfuzz import fuzz
 
-    from recoupe.normalize import fold
-    from recoupe.verify import (
-        CANDIDATE_FACTOR, LEXICAL_THRESHOLD, MAX_LEXICAL_BLOCK, MAX_PARTNERS,
-        _amounts, _entities, _has_date, _subject_key,
+    from recoupe.crosscheck.features import ClaimFeatures
+    from recoupe.crosscheck.pairing import (
+        CANDIDATE_FACTOR, LEXICAL_THRESHOLD, MAX_LEXICAL_BLOCK, MAX_PARTNERS, _amounts,
     )
+    from recoupe.lexicon import fold
+
+    def _entities(c: Claim) -> frozenset[str]:
+        return ClaimFeatures.of(c).entities
+
+    def _has_date(c: Claim) -> bool:
+        return ClaimFeatures.of(c).dated
+
+    def _subject_key(name: str | None) -> str | None:
+        from recoupe.crosscheck.features import subject_key
+
+        return subject_key(name)
 
     folded = [fold(c.text) for c in claims]
     block_size: dict[str, int] = {}

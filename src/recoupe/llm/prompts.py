@@ -12,7 +12,7 @@ from typing import Any
 
 import jinja2
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 __all__ = ["Prompt", "load_prompt", "prompts_dir"]
 
@@ -25,7 +25,7 @@ def prompts_dir() -> Path:
     packaged = resources.files("recoupe") / "prompts"
     if packaged.is_dir():
         return Path(str(packaged))
-    checkout = Path(__file__).resolve().parents[2] / "prompts"
+    checkout = Path(__file__).resolve().parents[3] / "prompts"
     if checkout.is_dir():
         return checkout
     raise ConfigError("prompt folder not found (neither in the package nor in the checkout)")

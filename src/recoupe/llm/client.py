@@ -1,4 +1,4 @@
-"""The only module that talks to a model: openai client + instructor (JSON_SCHEMA mode), tenacity
+"""The client of an OpenAI-compatible endpoint, the only code that talks to a model: openai client + instructor (JSON_SCHEMA mode), tenacity
 retries for transport faults, validation re-asks kept apart, a disk cache and usage accounting."""
 
 from __future__ import annotations
@@ -7,9 +7,8 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from json import JSONDecodeError
 from typing import Any, TypeVar
 
@@ -27,23 +26,22 @@ from instructor.processing.response import (
 )
 from openai.types.chat import ChatCompletion
 
-from .cache import ResponseCache, cache_key
-from .errors import (
+from ..errors import (
     LLMError,
     RecordingMissingError,
     SchemaError,
     TransientLLMError,
     TruncatedOutputError,
 )
-from .models import Usage
-from .prompting import Prompt
-from .settings import Settings
+from ..models import Usage
+from ..settings import Settings
+from .cache import ResponseCache, cache_key
+from .prompts import Prompt
 
-__all__ = ["LLM", "REPLAY_BASE_URL", "run_concurrently", "using_llm"]
+__all__ = ["LLM", "REPLAY_BASE_URL", "using_llm"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T", bound=pydantic.BaseModel)
-R = TypeVar("R")
 
 #: Where requests go when they must be answered from recordings (never contacted).
 REPLAY_BASE_URL = "http://127.0.0.1:9/v1"
@@ -122,7 +120,7 @@ class LLM:
         http_client: httpx.Client | None = None,
     ) -> None:
         self.settings = settings
-        self.usage = usage if usage is not None else Usage()
+        self._usage = usage if usage is not None else Usage()
         self._lock = threading.Lock()
         self._replay_only = replay_only
         self._http_client = http_client
@@ -133,6 +131,26 @@ class LLM:
         self._resume_at = 0.0
         self._next_slot = 0.0
         self.cache = ResponseCache(settings.resolved_cache_dir) if settings.use_cache else None
+
+    @property
+    def name(self) -> str:
+        """The model name results record."""
+        return self.settings.model
+
+    @property
+    def usage(self) -> Usage:
+        """Calls, cache hits and tokens per stage (shared by every stage using this client)."""
+        return self._usage
+
+    @property
+    def concurrency(self) -> int:
+        """Requests in flight at once (``Settings.concurrency``, at least 1)."""
+        return max(1, self.settings.concurrency)
+
+    @property
+    def target_chars(self) -> int:
+        """Characters of article text per extraction request (``Settings.target_chars``)."""
+        return self.settings.target_chars
 
     @property
     def base_url(self) -> str:
@@ -386,41 +404,3 @@ def _describe(exc: BaseException | None) -> str:
         return f"answer is not valid JSON ({exc.msg})"
     text = str(exc).splitlines()[0] if str(exc) else ""
     return f"{type(exc).__name__}: {text}"[:300]
-
-
-def run_concurrently(fn: Callable[[R], Any], items: Iterable[R], concurrency: int) -> Iterator[tuple[R, Any]]:
-    """Apply ``fn`` to ``items`` with at most ``concurrency`` in flight; yields ``(item, result or
-    exception)`` in completion order so that progress can be reported as work finishes.
-
-    ``items`` is consumed lazily, a few ahead of the workers: when it is a generator that prepares
-    work (splitting an article, comparing a pair), that preparation overlaps the requests in flight
-    instead of holding up the first one.
-    """
-    pending_items = iter(items)
-    if concurrency <= 1:
-        for item in pending_items:
-            try:
-                yield item, fn(item)
-            except Exception as exc:  # noqa: BLE001
-                yield item, exc
-        return
-    ahead = 2 * concurrency  # submitted but not finished: the workers never wait for the next item
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        running: dict[Future[Any], R] = {}
-
-        def top_up() -> None:
-            while len(running) < ahead:
-                try:
-                    item = next(pending_items)
-                except StopIteration:
-                    return
-                running[pool.submit(fn, item)] = item
-
-        top_up()
-        while running:
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            done = [(running.pop(future), future) for future in finished]
-            top_up()  # before handing results back, so that the pool stays busy meanwhile
-            for item, future in done:
-                exc = future.exception()
-                yield item, (exc if exc is not None else future.result())

@@ -1,0 +1,174 @@
+"""What the cross-check needs to know of one claim, computed once per claim.
+
+:class:`ClaimFeatures` is a frozen record: the subject key (aliases applied), the words of the
+subject, the predicates (what a number is about: investment, jobs, revenue...), the place, the
+period, the weekday, the named entities and the folded text. Pairing and the rules read these
+instead of re-parsing a claim for every pair it is in.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .. import lexicon
+from ..lexicon import fold
+from ..models import Claim
+from ..normalize import find_location
+
+__all__ = ["ClaimFeatures", "Scope", "differs", "same_subject", "scope_differs", "scope_unknown", "subject_key"]
+
+_ALIASES = lexicon.SUBJECT_ALIASES
+_PREDICATES = {
+    name: re.compile(lexicon.alternation(fragments), re.I) for name, fragments in lexicon.PREDICATES.items()
+}
+_ENTITY = re.compile(r"\b[A-ZÉÈÎ][\w’'&-]*[\w]")
+_SUBJECT_WORD = re.compile(r"[\w.'-]+")
+
+#: A period a number refers to: ``("dates", start, end)`` or ``("text", folded words)``.
+Scope = tuple[object, ...]
+
+
+def subject_key(name: str | None) -> str | None:
+    """The folded subject with aliases applied ("AWS" -> "amazon"), or None when there is none.
+
+    >>> subject_key("Amazon Web Services"), subject_key("  ")
+    ('amazon', None)
+    """
+    if not name or not name.strip():
+        return None
+    key = fold(name).strip(" .,;:")
+    return _ALIASES.get(key, key)
+
+
+def _predicates(claim: Claim) -> frozenset[str]:
+    text = fold(f"{claim.text} {claim.quote}")
+    return frozenset(name for name, pattern in _PREDICATES.items() if pattern.search(text))
+
+
+def _place(claim: Claim) -> str | None:
+    # The claim's own wording (self-contained by design) may name the place its quote leaves
+    # implicit; a place is used only to keep apart, never to link.
+    place = claim.location or find_location(claim.quote) or find_location(claim.text)
+    if not place:
+        return None
+    key = fold(place).strip()
+    return lexicon.PLACE_COUNTRY.get(key, key)
+
+
+def _scope_time(claim: Claim) -> Scope | None:
+    """The period a number refers to ("depuis 2010", "en 2024"); a weekday is when it was
+    announced, not what it covers, so it is not a scope."""
+    t = claim.time
+    if t is None or t.weekday is not None:
+        return None
+    if t.start is not None or t.end is not None:
+        return ("dates", t.start, t.end)
+    return ("text", fold(t.text))
+
+
+def _entities(claim: Claim, subject: str | None) -> frozenset[str]:
+    found = set()
+    for word in _ENTITY.findall(claim.text):
+        key = fold(word).strip("’'")
+        if key in lexicon.ENTITY_STOPWORDS or len(key) < 2:
+            continue
+        found.add(_ALIASES.get(key, key))
+    if subject:
+        found.add(subject)
+    return frozenset(found)
+
+
+@dataclass(frozen=True, eq=False)
+class ClaimFeatures:
+    """One claim's features for pairing and comparison (see the module docstring)."""
+
+    claim: Claim
+    #: folded subject, aliases applied; None when the claim names none
+    subject: str | None
+    #: the subject's words, each with aliases applied ("amazon web services (aws)" -> {"amazon", ...})
+    subject_words: frozenset[str]
+    #: what a number of this claim is about ("invest", "jobs", "announce", ...)
+    predicates: frozenset[str]
+    #: the place, as its country when the gazetteer knows it ("marseille" -> "france")
+    place: str | None
+    #: the period the claim's number covers, if it states one
+    period: Scope | None
+    #: the claim names a day or a date
+    dated: bool
+    #: the weekday it names (0 = Monday), if any
+    weekday: int | None
+    #: named entities and the subject, for lexical blocking
+    entities: frozenset[str]
+    #: the claim text, folded
+    folded: str
+
+    @classmethod
+    def of(cls, claim: Claim) -> ClaimFeatures:
+        """Compute the features of ``claim``."""
+        subject = subject_key(claim.subject)
+        words = (
+            frozenset(_ALIASES.get(w, w) for w in _SUBJECT_WORD.findall(subject)) if subject else frozenset()
+        )
+        t = claim.time
+        return cls(
+            claim=claim,
+            subject=subject,
+            subject_words=words,
+            predicates=_predicates(claim),
+            place=_place(claim),
+            period=_scope_time(claim),
+            dated=t is not None and (t.weekday is not None or t.start is not None or t.end is not None),
+            weekday=t.weekday if t is not None else None,
+            entities=_entities(claim, subject),
+            folded=fold(claim.text),
+        )
+
+    @property
+    def purposes(self) -> frozenset[str]:
+        """The predicates that say what a number counts (saying something is not one)."""
+        return self.predicates - {"announce"}
+
+
+def _contains_words(inner: str, outer: str) -> bool:
+    """``inner`` appears in ``outer`` as whole words ("microsoft" in "microsoft france", but "ia"
+    not in "nvidia")."""
+    return re.search(rf"(?<!\w){re.escape(inner)}(?!\w)", outer) is not None
+
+
+def same_subject(a: ClaimFeatures, b: ClaimFeatures) -> bool | None:
+    """True/False when both subjects are known, None when one is missing."""
+    ka, kb = a.subject, b.subject
+    if ka is None or kb is None:
+        return None
+    if ka == kb or _contains_words(ka, kb) or _contains_words(kb, ka):
+        return True
+    # "Amazon Web Services (AWS)" vs "Amazon": compare aliases of the words too.
+    return kb in a.subject_words or ka in b.subject_words
+
+
+def differs(x: object | None, y: object | None) -> bool:
+    """Both known and different."""
+    if x is None or y is None:
+        return False
+    if isinstance(x, tuple) and isinstance(y, tuple) and x[0] != y[0]:
+        return False  # one has dates, the other only words: cannot tell
+    return x != y
+
+
+def scope_differs(a: ClaimFeatures, b: ClaimFeatures) -> str | None:
+    """Why two claims are about different scopes (place or period), when both state one."""
+    if differs(a.place, b.place):
+        return "place"
+    if differs(a.period, b.period):
+        return "period"
+    return None
+
+
+def scope_unknown(a: ClaimFeatures, b: ClaimFeatures) -> str | None:
+    """Why two claims might be about different scopes: one states a place or period the other lacks."""
+    if (a.place is None) != (b.place is None):
+        return "place"
+    if (a.period is None) != (b.period is None):
+        return "period"
+    return None

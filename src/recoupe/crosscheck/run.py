@@ -1,0 +1,108 @@
+"""The cross-check as one call: pair by blocking, compare by rule, ask the model about the pairs
+the rules leave undecided, and cluster into facts with verdicts.
+
+>>> from recoupe.models import Extraction
+>>> crosscheck(Extraction()).facts
+[]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..llm.concurrency import run_concurrently
+from ..llm.model import Model
+from ..llm.prompts import load_prompt
+from ..models import Extraction, PairingStats, PairJudgement, Report
+from .adjudicate import ADJUDICATE_PROMPT, adjudicate_pair
+from .facts import build_facts
+from .features import ClaimFeatures, same_subject
+from .origins import claim_origin
+from .pairing import all_pairs_count, candidate_indexes
+from .rules import compare_features, with_amounts
+
+__all__ = ["crosscheck"]
+
+
+def crosscheck(
+    extraction: Extraction,
+    model: Model | None = None,
+    *,
+    adjudicate: bool = True,
+    model_contradictions: bool = False,
+) -> Report:
+    """Cross-check the claims of ``extraction`` into a :class:`~recoupe.models.Report`.
+
+    Undecided pairs go to ``model`` when one is given and ``adjudicate`` is set; with no model
+    they make no judgement and link nothing. A model's "contradicts" is kept only with
+    ``model_contradictions=True`` (advisable with a strong model); by default a conflict needs a
+    difference in numbers or dates that the rules find.
+
+    The report keeps the extraction's failures, usage (shared with ``model``, so adjudication
+    calls are counted too), model name and prompt hashes; the adjudication prompt's hash is added
+    when the model was asked.
+
+    Example::
+
+        report = crosscheck(extract_articles(articles, llm, chunk_chars=350), llm)
+        conflicts = [f for f in report.facts if f.verdict == Verdict.conflicting]  # they come first
+    """
+    articles = extraction.articles
+    claims = [c for ac in articles for c in ac.claims]
+    article_of = {ac.article.id: ac.article for ac in articles}
+    origins = {
+        c.id: claim_origin(c, article_of[c.article_id]) if c.article_id in article_of else f"article:{c.article_id}"
+        for c in claims
+    }
+    features = [ClaimFeatures.of(c) for c in claims]
+    pairs = candidate_indexes(features)
+    stats = PairingStats(claims=len(claims), all_pairs=all_pairs_count(claims), candidate_pairs=len(pairs))
+    decided_at: dict[int, PairJudgement] = {}
+    asking = model is not None and adjudicate
+
+    def undecided() -> Iterator[tuple[int, tuple[int, int]]]:
+        """Compare pair after pair; the ones the rules leave open go to the model as they are found,
+        so the rules run while the first adjudications are in flight."""
+        for n, (i, j) in enumerate(pairs):
+            judgement = compare_features(features[i], features[j])
+            if judgement is not None:
+                decided_at[n] = judgement
+                stats.decided_by_rule += 1
+            elif same_subject(features[i], features[j]):
+                # Only pairs about the same subject go to the model: that keeps adjudications
+                # growing with the claims of each subject, not with all pairs of the batch.
+                stats.sent_to_model += asking
+                yield n, (i, j)
+
+    if model is not None and asking:
+        asked = model
+        for (n, _), result in run_concurrently(
+            lambda item: adjudicate_pair(
+                asked, claims[item[1][0]], claims[item[1][1]], trust_contradictions=model_contradictions
+            ),
+            undecided(), asked.concurrency,
+        ):
+            if isinstance(result, BaseException):
+                raise result  # not an LLMError (those are handled per pair): a real fault
+            decided_at[n] = result
+    else:
+        for _ in undecided():
+            pass  # without a model an open pair makes no judgement and links nothing
+
+    # Input order, not completion order, keeps the output deterministic under concurrency.
+    judgements = [
+        j for n in sorted(decided_at) for j in with_amounts(decided_at[n], features[pairs[n][0]], features[pairs[n][1]])
+    ]
+    prompt_hashes = dict(extraction.prompts)
+    if stats.sent_to_model:
+        prompt_hashes[ADJUDICATE_PROMPT] = load_prompt(ADJUDICATE_PROMPT).sha256
+    return Report(
+        articles=articles,
+        facts=build_facts(claims, judgements, origins),
+        judgements=judgements,
+        pairing=stats,
+        failures=list(extraction.failures),
+        usage=extraction.usage,
+        model=extraction.model if extraction.model is not None else (model.name if model is not None else None),
+        prompts=prompt_hashes,
+    )

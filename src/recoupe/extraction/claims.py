@@ -1,0 +1,169 @@
+"""Claim building: a model's draft, or a span the code picked, becomes a grounded :class:`Claim`
+whose fields (quantity, time, place, modality) the code reads from the article's own words."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Literal
+
+from .. import lexicon
+from ..grounding import (
+    MIN_QUOTE_CHARS,
+    clip_to_sentence,
+    ground_quote,
+    sentence_at,
+    widen_to_stated,
+)
+from ..lexicon import fold
+from ..models import Alignment, Article, Chunk, Claim, Quantity, Sentence, Span
+from ..normalize import find_location, guess_modality, main_quantity, parse_time
+from .schema import ClaimDraft
+
+__all__ = ["build_claim", "claimant_in", "fill_claim", "infer_subject", "named_in", "span_claim"]
+
+_DETERMINERS = "|".join("l['’]" if d == "l'" else f"{d} " for d in lexicon.fr.DETERMINERS)
+_ATTRIBUTION = re.compile(
+    rf"(?:{lexicon.alternation(lexicon.CLAIMANT_CUES)})\s+"
+    rf"(?:{_DETERMINERS})?(?P<who>[A-ZÉ][\w’'.-]+(?:\s+[A-ZÉ][\w’'.-]+)*)"
+)
+
+
+def claimant_in(sentence: str) -> str | None:
+    """The name after an attribution cue in ``sentence`` ("selon Reuters" -> "Reuters").
+
+    >>> claimant_in("Le montant est confirmé, selon Reuters.")
+    'Reuters'
+    """
+    m = _ATTRIBUTION.search(sentence)
+    return m.group("who") if m else None
+
+
+_ENTITY = re.compile(r"[A-ZÉÈÀÎ][\w’'&.-]*[\w&](?:[ \u00a0-](?:[A-ZÉÈÀÎ][\w’'&.-]*[\w&]|de|du|des))*")
+_NOT_ENTITIES = lexicon.SUBJECT_STOPWORDS
+
+
+def infer_subject(*texts: str) -> str | None:
+    """The first named entity (a run of capitalised words) of the first text that has one, for
+    claims that come without a subject: code-made claims, or a model that gave none.
+
+    >>> infer_subject("Selon L'Elysée, ce sommet donnera lieu à 15 milliards")
+    'Elysée'
+    """
+    for text in texts:
+        for m in _ENTITY.finditer(text):
+            tokens = m.group().replace("\u00a0", " ").split(" ")
+            while tokens and (tokens[0].lower() in _NOT_ENTITIES or not tokens[0][:1].isupper()):
+                tokens.pop(0)
+            if tokens:
+                tokens[0] = re.sub(r"^[LDld][’']", "", tokens[0])
+            while tokens and tokens[-1] in ("de", "du", "des"):
+                tokens.pop()
+            name = " ".join(tokens).strip(" -")
+            if len(name) >= 2:
+                return name
+    return None
+
+
+def named_in(name: str | None, text: str) -> str | None:
+    """Keep a model-proposed name only if the article names it (no invented claimants)."""
+    if not name or not name.strip():
+        return None
+    name = name.strip()
+    return name if fold(name) in fold(text) else None
+
+
+def fill_claim(
+    article: Article,
+    *,
+    text: str,
+    quote: str,
+    span: Span | None,
+    alignment: Alignment,
+    sentence: str,
+    subject: str | None,
+    claimant: str | None,
+    chunk_index: int | None,
+    quantity: Quantity | None = None,
+    method: Literal["model", "rule"] = "model",
+) -> Claim:
+    """A claim of ``article``: its wording, evidence and attribution as given, every other field read
+    by the code from the grounded quote (never from the claim text, which a model may misread).
+
+    An ungrounded claim (``span=None``) gets no quantity, time or place. ``quantity``, when given,
+    is used as it is (a code-made claim already knows which of its sentence's amounts it is about).
+    """
+    evidence = quote if span is not None else ""
+    if quantity is None and evidence:
+        quantity = main_quantity(evidence, text, article.lang)
+    return Claim(
+        id=Claim.make_id(article.id, text, quote),
+        article_id=article.id,
+        text=text,
+        quote=quote,
+        span=span,
+        alignment=alignment,
+        subject=subject,
+        claimant=claimant,
+        quantity=quantity,
+        time=parse_time(evidence, article.published) if evidence else None,
+        location=find_location(evidence) if evidence else None,
+        modality=guess_modality(evidence, sentence),
+        chunk_index=chunk_index,
+        method=method,
+    )
+
+
+def span_claim(
+    article: Article,
+    span: Span,
+    sentence: str,
+    *,
+    quantity: Quantity | None = None,
+    chunk_index: int | None = None,
+    claimant: str | None = None,
+    subject: str | None = None,
+) -> Claim:
+    """A claim made by the code from a span of the article: text = quote = the span, grounded
+    exactly, its fields read from it (``method="rule"``)."""
+    quote = span.slice(article.text)
+    if quantity is None:
+        quantity = main_quantity(quote, "", article.lang)
+    return fill_claim(
+        article, text=quote, quote=quote, span=span.model_copy(), alignment=Alignment.exact, sentence=sentence,
+        subject=subject or infer_subject(quote, sentence), claimant=claimant or claimant_in(sentence),
+        chunk_index=chunk_index, quantity=quantity, method="rule",
+    )
+
+
+def build_claim(article: Article, draft: ClaimDraft, chunk: Chunk, sentences: Sequence[Sentence]) -> Claim:
+    """Ground a draft in the article and fill what the code can compute."""
+    text = article.text
+    # Claims come from the target sentences only: a quote found only in the context or elsewhere
+    # in the article is not this chunk's claim.
+    grounding = ground_quote(draft.quote, text, within=chunk.target, only_within=True)
+    if grounding.span is not None and len(grounding.span) < MIN_QUOTE_CHARS:
+        grounding = ground_quote("", text)
+    if grounding.span is None and draft.claim:
+        # A weak model often copies the sentence into the claim instead of the quote.
+        fallback = ground_quote(draft.claim, text, within=chunk.target, only_within=True)
+        if fallback.span is not None and len(fallback.span) >= MIN_QUOTE_CHARS:
+            grounding = fallback
+    if grounding.span is not None:
+        grounding = clip_to_sentence(grounding, draft.claim, sentences)
+        grounding = widen_to_stated(grounding, draft.claim, sentences, text, article.lang)
+    if grounding.span is None:
+        quote = draft.quote.strip()
+        sentence_text = ""
+    else:
+        quote = grounding.span.slice(text)
+        sentence = sentence_at(grounding.span, sentences)
+        sentence_text = sentence.text if sentence else quote
+    claim_text = draft.claim.strip()
+    return fill_claim(
+        article, text=claim_text, quote=quote, span=grounding.span, alignment=grounding.alignment,
+        sentence=sentence_text,
+        subject=named_in(draft.subject, text) or draft.subject or infer_subject(claim_text, quote),
+        claimant=named_in(draft.claimant, text) or claimant_in(sentence_text),
+        chunk_index=chunk.index,
+    )

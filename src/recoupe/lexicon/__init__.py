@@ -1,0 +1,98 @@
+"""Language knowledge as data: French and English vocabulary, news organisations, and one fold.
+
+Every rule of recoupe that depends on words reads them here: chunking (boilerplate, wire tags),
+extraction (claimant cues, subject stop-words), normalisation (scales, currencies, units, bounds,
+weekdays, months, modality cues, places) and the cross-check (sources, relays, predicates,
+aliases, places). Per-language tables live in :mod:`.fr` and :mod:`.en`; this module merges them
+(French first) into the bilingual tables the rules use, since an article may quote either
+language. :mod:`.sources` holds what belongs to no language (news organisations, signs, aliases,
+a small gazetteer); :mod:`.fold` the one typography fold.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import en, fr
+from .fold import TYPOGRAPHY, fold, fold_for_search, fold_typography
+from .sources import (
+    CURRENCY_SIGNS,
+    NEWS_ORGANISATIONS,
+    NOT_PLACES,
+    PLACE_COUNTRY,
+    SUBJECT_ALIASES,
+    UNIT_SIGNS,
+    WIRE_TAGS,
+)
+
+__all__ = [
+    "BOILERPLATE",
+    "BOUND_PATTERNS",
+    "CLAIMANT_CUES",
+    "CURRENCIES",
+    "DETERMINERS",
+    "ENGLISH_WEEKDAY_NAMES",
+    "ENTITY_STOPWORDS",
+    "FRENCH_MONTHS",
+    "MONTHS",
+    "NEWS_ORGANISATIONS",
+    "NOT_PLACES",
+    "PLACE_COUNTRY",
+    "PLACE_PHRASES",
+    "PLACE_PREPOSITIONS",
+    "PLAN_PATTERNS",
+    "PREDICATES",
+    "QUARTERS",
+    "RELAY_CUES",
+    "SCALES",
+    "SOURCE_CUES",
+    "SUBJECT_ALIASES",
+    "SUBJECT_STOPWORDS",
+    "TARGET_PATTERNS",
+    "TYPOGRAPHY",
+    "UNITS",
+    "UNIT_FILLERS",
+    "WEEKDAYS",
+    "WIRE_TAGS",
+    "alternation",
+    "en",
+    "fold",
+    "fold_for_search",
+    "fold_typography",
+    "fr",
+]
+
+WEEKDAYS: dict[str, int] = {**fr.WEEKDAYS, **en.WEEKDAYS}
+#: English weekday names by number, for rationales ("Sunday vs Monday").
+ENGLISH_WEEKDAY_NAMES: list[str] = [name.capitalize() for name in en.WEEKDAYS]
+FRENCH_MONTHS: dict[str, int] = dict(fr.MONTHS)
+MONTHS: dict[str, int] = {**fr.MONTHS, **en.MONTHS}
+QUARTERS: dict[str, int] = {**fr.QUARTERS, **en.QUARTERS}
+SCALES: dict[str, float] = {**fr.SCALES, **en.SCALES}
+CURRENCIES: dict[str, str] = {**fr.CURRENCIES, **en.CURRENCIES, **CURRENCY_SIGNS}
+UNITS: dict[str, str] = {**fr.UNITS, **en.UNITS, **UNIT_SIGNS}
+UNIT_FILLERS: frozenset[str] = fr.UNIT_FILLERS | en.UNIT_FILLERS
+BOUND_PATTERNS: dict[str, list[str]] = {
+    bound: fr.BOUND_PATTERNS[bound] + en.BOUND_PATTERNS[bound] for bound in fr.BOUND_PATTERNS
+}
+TARGET_PATTERNS: list[str] = fr.TARGET_PATTERNS + en.TARGET_PATTERNS
+PLAN_PATTERNS: list[str] = fr.PLAN_PATTERNS + en.PLAN_PATTERNS
+PLACE_PREPOSITIONS: list[str] = fr.PLACE_PREPOSITIONS + en.PLACE_PREPOSITIONS
+PLACE_PHRASES: list[str] = fr.PLACE_PHRASES + en.PLACE_PHRASES
+SOURCE_CUES: list[str] = fr.SOURCE_CUES + en.SOURCE_CUES
+RELAY_CUES: list[str] = fr.RELAY_CUES + en.RELAY_CUES
+CLAIMANT_CUES: list[str] = fr.CLAIMANT_CUES + en.CLAIMANT_CUES
+DETERMINERS: list[str] = fr.DETERMINERS + en.DETERMINERS
+ENTITY_STOPWORDS: frozenset[str] = fr.ENTITY_STOPWORDS | en.ENTITY_STOPWORDS
+SUBJECT_STOPWORDS: frozenset[str] = fr.SUBJECT_STOPWORDS | en.SUBJECT_STOPWORDS
+PREDICATES: dict[str, list[str]] = {name: fr.PREDICATES[name] + en.PREDICATES[name] for name in fr.PREDICATES}
+BOILERPLATE: list[str] = fr.BOILERPLATE + en.BOILERPLATE
+
+
+def alternation(fragments: list[str] | tuple[str, ...], *, escape: bool = False) -> str:
+    """``a|b|c`` of regex fragments (or of literal words, escaped, with ``escape=True``).
+
+    >>> alternation(["selon", r"d['’]après"])
+    "selon|d['’]après"
+    """
+    return "|".join(re.escape(f) for f in fragments) if escape else "|".join(fragments)

@@ -1,0 +1,60 @@
+"""English vocabulary the rules run on, as data (the same names as :mod:`recoupe.lexicon.fr`)."""
+
+from __future__ import annotations
+
+WEEKDAYS: dict[str, int] = {
+    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6,
+}
+MONTHS: dict[str, int] = {
+    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7, "august": 8,
+    "september": 9, "october": 10, "november": 11, "december": 12,
+}
+QUARTERS: dict[str, int] = {"first": 1, "second": 2, "third": 3, "fourth": 4}
+
+SCALES: dict[str, float] = {
+    "billion": 1e9, "billions": 1e9, "bn": 1e9, "b": 1e9,
+    "million": 1e6, "millions": 1e6, "m": 1e6, "mn": 1e6, "mln": 1e6,
+    "thousand": 1e3, "k": 1e3,
+}
+CURRENCIES: dict[str, str] = {"dollar": "USD", "dollars": "USD", "pounds": "GBP"}
+UNITS: dict[str, str] = {
+    "job": "emploi", "jobs": "emploi", "employees": "employé", "people": "personne",
+    "gpu": "GPU", "gpus": "GPU", "mw": "MW", "gw": "GW", "percent": "%", "years": "an", "year": "an",
+    "centers": "centre", "projects": "projet", "ceos": "PDG",
+}
+UNIT_FILLERS: frozenset[str] = frozenset({"new", "more", "additional"})
+BOUND_PATTERNS: dict[str, list[str]] = {
+    "more_than": [r"more\s+than\s+", r"over\s+", r"at\s+least\s+", r"exceeding\s+"],
+    "less_than": [r"less\s+than\s+", r"under\s+", r"fewer\s+than\s+"],
+    "up_to": [r"up\s+to\s+"],
+    "about": [r"about\s+", r"around\s+", r"nearly\s+", r"approximately\s+", r"roughly\s+", r"some\s+"],
+}
+
+TARGET_PATTERNS: list[str] = ["target", r"aims?\s+to", "expected", "forecast", "should", r"by\s+20\d\d"]
+PLAN_PATTERNS: list[str] = ["will", "plans?", r"pledg\w*", r"commit\w*", r"announc\w*"]
+
+PLACE_PREPOSITIONS: list[str] = ["in"]
+PLACE_PHRASES: list[str] = ["Paris region"]
+
+SOURCE_CUES: list[str] = [r"according\s+to", r"reported\s+by", r"cited\s+by"]
+RELAY_CUES: list[str] = [r"told"]
+CLAIMANT_CUES: list[str] = [r"according to", r"reported by", r"said"]
+DETERMINERS: list[str] = ["the"]
+
+FUNCTION_WORDS: frozenset[str] = frozenset({"the", "a", "an", "it", "this", "that", "in", "on", "according",
+                                            "and", "but"})
+ENTITY_STOPWORDS: frozenset[str] = FUNCTION_WORDS | set(WEEKDAYS) | {"by", "ai"}
+SUBJECT_STOPWORDS: frozenset[str] = FUNCTION_WORDS | {"for", "its", "their"}
+
+PREDICATES: dict[str, list[str]] = {
+    "invest": ["fund", "capex", "pledg", "commit"],
+    "jobs": [r"\bjobs?\b", "hire", "hiring"],
+    "revenue": ["profit", "revenue", "sales", "earn"],
+    "staff": ["employees", "workforce", "headcount"],
+    "training": [r"\btrain(?:ing|s)?\b", r"\bskills?\b"],
+    "announce": ["announc", "unveil", "pledg"],
+}
+
+BOILERPLATE: list[str] = [
+    "leave a (comment|reply)", "your email address", "required fields", "read more", "share this", "subscribe",
+]

@@ -1,0 +1,105 @@
+"""French vocabulary the rules run on, as data.
+
+Regex fragments are marked as such (``*_PATTERNS``); everything else is plain words, lower case
+and typography-folded (``’`` written ``'``) unless said otherwise.
+"""
+
+from __future__ import annotations
+
+#: Weekday names -> ``datetime.weekday()`` numbers.
+WEEKDAYS: dict[str, int] = {
+    "lundi": 0, "mardi": 1, "mercredi": 2, "jeudi": 3, "vendredi": 4, "samedi": 5, "dimanche": 6,
+}
+#: Month names, with and without accents -> month numbers.
+MONTHS: dict[str, int] = {
+    "janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6, "juillet": 7,
+    "août": 8, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11, "décembre": 12, "decembre": 12,
+}
+#: Ordinals of a quarter ("au premier trimestre").
+QUARTERS: dict[str, int] = {"premier": 1, "deuxième": 2, "troisième": 3, "quatrième": 4}
+
+#: Scale words after a number ("4 milliards") -> multiplier.
+SCALES: dict[str, float] = {
+    "milliard": 1e9, "milliards": 1e9, "md": 1e9, "mds": 1e9, "mrd": 1e9,
+    "million": 1e6, "millions": 1e6, "mln": 1e6, "mille": 1e3,
+}
+#: Currency words -> ISO code.
+CURRENCIES: dict[str, str] = {"euro": "EUR", "euros": "EUR", "livre": "GBP", "livres": "GBP"}
+#: Words after a number -> the unit it counts.
+UNITS: dict[str, str] = {
+    "emploi": "emploi", "emplois": "emploi", "poste": "emploi", "postes": "emploi",
+    "opportunités": "emploi", "opportunité": "emploi", "cdi": "emploi",
+    "employés": "employé", "employé": "employé", "salariés": "employé",
+    "personnes": "personne", "personne": "personne", "français": "personne",
+    "startups": "startup", "startup": "startup", "start-ups": "startup", "start-up": "startup",
+    "pour": "%", "ans": "an", "an": "an", "années": "an",
+    "centres": "centre", "centre": "centre", "sites": "site", "site": "site",
+    "projets": "projet", "projet": "projet", "pdg": "PDG",
+}
+#: Words that may sit between a number and its unit ("3 000 nouveaux emplois").
+UNIT_FILLERS: frozenset[str] = frozenset(
+    {"de", "d", "nouveaux", "nouvelles", "nouveau", "nouvelle", "supplémentaires", "des", "du", "en"}
+)
+#: Regex fragments that, right before a number, make it a bound.
+BOUND_PATTERNS: dict[str, list[str]] = {
+    "more_than": [r"plus\s+d['’]\s*", r"plus\s+de\s+", r"au\s+moins\s+", r"dépassant\s+"],
+    "less_than": [r"moins\s+d['’]\s*", r"moins\s+de\s+"],
+    "up_to": [r"jusqu['’]\s*à\s+", r"jusqu['’]\s*au?x?\s+", r"allant\s+jusqu['’]\s*à\s+"],
+    "about": [r"environ\s+", r"près\s+d['’]\s*", r"près\s+de\s+", r"quelque\s+", r"autour\s+de\s+"],
+}
+
+#: Regex fragments of wording that makes a claim a target or forecast, or an announced plan.
+TARGET_PATTERNS: list[str] = [
+    r"d['’]ici", "objectif", "ambition", "vise", "visant", "devrait", "devraient", "prévoit", "projette",
+]
+PLAN_PATTERNS: list[str] = [
+    "va", "vont", "investira", "investirait", "ouvrira", "agrandira", "lancera", "sera", "seront", "créera",
+    "débloquera", r"annonc\w*", "promet", r"s['’]engag\w*", "engagement", "intention", "prévoit", "compte",
+    r"s['’]apprête", r"dévoilé\w*",
+]
+
+#: Regex fragments: the prepositions before a place name ("en France", "dans la région Grand Est").
+PLACE_PREPOSITIONS: list[str] = ["en", "à", "au", "aux", r"dans\s+(?:la|le|l['’]|les)\s*(?:région\s+|ville\s+)?",
+                                 r"au\s+sein\s+de"]
+#: Places named without a capital or a preposition.
+PLACE_PHRASES: list[str] = ["région parisienne"]
+
+#: Regex fragments: cue words before a news organisation that is the source of a claim ("selon
+#: Reuters", "d'après l'AFP", "écrit Bloomberg").
+SOURCE_CUES: list[str] = [r"selon", r"d['’]après", r"écrit", r"rapporte", r"cité\s+par"]
+#: Weaker cues, counted only before a news agency ("(via Reuters)", "a déclaré à l'AFP").
+RELAY_CUES: list[str] = [r"via", r"déclaré\s+à", r"confié\s+à"]
+#: Cues before the claimant of a statement, agency or not (case-sensitive, literal spaces).
+CLAIMANT_CUES: list[str] = [r"selon", r"d['’]après", r"via", r"écrit", r"rapporte"]
+#: Articles that may precede a name ("l'AFP", "la Commission").
+DETERMINERS: list[str] = ["l'", "la", "le", "les"]
+
+#: Function words: never an entity, never the start of a subject.
+FUNCTION_WORDS: frozenset[str] = frozenset({
+    "le", "la", "les", "l", "un", "une", "des", "du", "de", "il", "elle", "ils", "elles", "ce", "cette",
+    "ces", "en", "dans", "au", "aux", "plus", "selon", "par", "pour", "mais", "et",
+})
+#: Capitalised words that never key a pairing block.
+ENTITY_STOPWORDS: frozenset[str] = FUNCTION_WORDS | set(WEEKDAYS) | {
+    "cet", "son", "sa", "ses", "leur", "leurs", "grâce", "ia",
+}
+#: Capitalised words that never start an inferred subject (a city is a place, not a subject).
+SUBJECT_STOPWORDS: frozenset[str] = FUNCTION_WORDS | set(WEEKDAYS) | {
+    "cela", "avec", "ou", "nous", "vous", "paris",
+}
+
+#: Regex fragments: what a number is about. Two amounts conflict only when they share one.
+PREDICATES: dict[str, list[str]] = {
+    "invest": ["invest", "injection", "débloqu", "financ", r"engag\w* à investir"],
+    "jobs": ["emploi", "poste", "embauch", "recrut", r"\bcdi\b"],
+    "revenue": ["chiffre d'affaires", "généré", "revenu", "ventes", "bénéfice"],
+    "staff": ["employés", "salariés", "effectif"],
+    "training": [r"\bformer\b", r"\bformera\b", "formation", "compétences"],
+    "announce": ["annonc", "dévoil", "s'engag", "engagement", "promet", "confirm"],
+}
+
+#: Site furniture and links that are never claims (a line starting with one of these).
+BOILERPLATE: list[str] = [
+    "laisser un commentaire", "votre adresse e-mail", "les champs obligatoires", "en savoir plus",
+    "lire aussi", "à lire aussi", "partager", "abonnez-vous",
+]
