@@ -27,6 +27,7 @@ the number of calls; ``__reset__`` sets everything back to zero.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import re
@@ -190,10 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     server._httpd.RequestHandlerClass.disable_nagle_algorithm = True
     with server:
         print(f"BASE_URL {server.base_url}", flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             sys.stdin.read()  # returns when the parent closes the pipe or exits
-        except KeyboardInterrupt:
-            pass
     return 0
 
 

@@ -155,7 +155,7 @@ def _article(rng: random.Random, event: _Event, index: int) -> Article:
         "et remercié les collectivités locales pour leur accompagnement."),
     ]
     rng.shuffle(others)
-    sentences = [lead] + others[: rng.randint(2, 4)]
+    sentences = [lead, *others[:rng.randint(2, 4)]]
     text = " ".join(sentences)
     if rng.random() < 0.3:
         text += "\n(" + rng.choice(["AFP", "AFP", "Reuters"]) + ")"

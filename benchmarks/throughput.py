@@ -240,10 +240,9 @@ def worker(args: argparse.Namespace) -> int:
     import logging
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    from synthetic_corpus import make_corpus
-
     import recoupe
     import recoupe.crosscheck  # noqa: F401
+    from synthetic_corpus import make_corpus
 
     if args.worker == "langextract":
         import langextract  # noqa: F401
@@ -404,7 +403,8 @@ def _fmt(value: Any, digits: int = 2) -> str:
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
     cells = [[_fmt(v) for v in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    line = lambda r: "  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(r, widths)))
+    def line(r):
+        return "  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(r, widths, strict=False)))
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells])
 
 
@@ -534,9 +534,8 @@ def profile(args: argparse.Namespace) -> int:
 
     stub = Stub(args.latency)
     try:
-        from synthetic_corpus import make_corpus
-
         import recoupe
+        from synthetic_corpus import make_corpus
 
         articles = make_corpus(args.profile, seed=args.seed)
         settings = _settings(stub.base_url, 1, args.chunk_chars)

@@ -12,7 +12,7 @@ from recoupe.extraction import EXTRACT_PROMPT, ClaimDrafts
 from recoupe.llm import LLM, run_concurrently
 from recoupe.llm.prompts import load_prompt
 from recoupe.settings import EMBEDDED_TARGET_CHARS, ENDPOINT_TARGET_CHARS
-from recoupe.testing import Fault, FakeOpenAIServer, Reply
+from recoupe.testing import FakeOpenAIServer, Fault, Reply
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 

@@ -1,10 +1,9 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import SEEDS
 from recoupe.chunking import make_chunks, split_sentences
 from recoupe.models import Article
-
-from conftest import SEEDS
 
 
 def test_french_sentences_keep_decimals_thousands_and_guillemets() -> None:
@@ -46,7 +45,7 @@ def test_chunks_cover_body_sentences_once_with_preceding_context() -> None:
             assert text[c.target.start : c.target.end].strip() == text[c.target.start : c.target.end]
 
 
-_alphabet = st.sampled_from(list("abcdéèà ÉA.,;!?«»’'\"\n0123456789 ") + ["M. ", "4,3", "3 000", "\u00a0"])
+_alphabet = st.sampled_from([*list("abcdéèà ÉA.,;!?«»’'\"\n0123456789 "), "M. ", "4,3", "3 000", "\xa0"])
 
 
 @settings(max_examples=200, deadline=None)

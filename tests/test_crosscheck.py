@@ -9,23 +9,6 @@ from typing import Any
 
 import pytest
 
-from recoupe.errors import LLMError, SchemaError
-from recoupe.models import (
-    Report,
-    Alignment,
-    Article,
-    ArticleClaims,
-    Claim,
-    Extraction,
-    Failure,
-    Usage,
-    PairJudgement,
-    Relation,
-    Span,
-    Verdict,
-)
-from recoupe.normalize import find_location, main_quantity, parse_quantities, parse_time
-from recoupe.llm.prompts import Prompt
 from recoupe.crosscheck import (
     ADJUDICATE_PROMPT,
     PairAdjudication,
@@ -38,6 +21,23 @@ from recoupe.crosscheck import (
     compare,
     crosscheck,
 )
+from recoupe.errors import LLMError, SchemaError
+from recoupe.llm.prompts import Prompt
+from recoupe.models import (
+    Alignment,
+    Article,
+    ArticleClaims,
+    Claim,
+    Extraction,
+    Failure,
+    PairJudgement,
+    Relation,
+    Report,
+    Span,
+    Usage,
+    Verdict,
+)
+from recoupe.normalize import find_location, main_quantity, parse_quantities, parse_time
 
 
 def verify(
@@ -78,7 +78,7 @@ def grounded(key: str, quote: str, text: str | None = None, *, subject: str | No
 def bundle(*claims: Claim) -> list[ArticleClaims]:
     """ArticleClaims for the seeds these claims come from, in seed order."""
     out = []
-    for key, article in ARTICLES.items():
+    for article in ARTICLES.values():
         mine = [c for c in claims if c.article_id == article.id]
         if mine:
             out.append(ArticleClaims(article=article, claims=mine))
@@ -517,7 +517,7 @@ def test_crosscheck_builds_a_report():
     assert rules_only.prompts == {} and rules_only.usage.calls == 0
 
 
-@pytest.mark.parametrize("a,b", list(itertools.permutations([MS_SUNDAY, MS_MONDAY, AWS_REUTERS, AMAZON_AOF], 2)))
+@pytest.mark.parametrize(("a", "b"), list(itertools.permutations([MS_SUNDAY, MS_MONDAY, AWS_REUTERS, AMAZON_AOF], 2)))
 def test_compare_is_symmetric(a: Claim, b: Claim):
     ab, ba = compare(a, b), compare(b, a)
     assert (ab is None) == (ba is None)
@@ -550,8 +550,8 @@ def test_verdicts_do_not_depend_on_article_order():
 
 
 def test_candidates_stay_linear_when_one_subject_fills_the_batch():
-    from recoupe.models import Claim
     from recoupe.crosscheck import MAX_PARTNERS
+    from recoupe.models import Claim
 
     claims = []
     for i in range(300):
@@ -592,7 +592,11 @@ def _pairing_by_definition(claims: list[Claim]) -> list[tuple[str, str]]:
 
     from recoupe.crosscheck.features import ClaimFeatures
     from recoupe.crosscheck.pairing import (
-        CANDIDATE_FACTOR, LEXICAL_THRESHOLD, MAX_LEXICAL_BLOCK, MAX_PARTNERS, _amounts,
+        CANDIDATE_FACTOR,
+        LEXICAL_THRESHOLD,
+        MAX_LEXICAL_BLOCK,
+        MAX_PARTNERS,
+        _amounts,
     )
     from recoupe.lexicon import fold
 

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from recoupe import Article, Settings
-from recoupe.llm.embedded import is_installed
 from recoupe.extraction import extract_one
 from recoupe.llm import LLM
+from recoupe.llm.embedded import is_installed
 
 pytestmark = [
     pytest.mark.embedded,

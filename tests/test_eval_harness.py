@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import EVAL, ROOT, SEEDS
 from recoupe.cli import main
 from recoupe.evaluation.harness import run_eval
 from recoupe.settings import Settings
-
-from conftest import EVAL, ROOT, SEEDS
 
 REFERENCE = EVAL / "results" / "embedded.json"
 
@@ -78,3 +77,19 @@ def test_a_backend_replays_at_the_target_size_it_was_recorded_with(capsys: pytes
     assert f"{micro['precision']:.3f}   {micro['recall']:.3f}   {micro['f1']:.3f}" in capsys.readouterr().out
     with pytest.raises(RecordingMissingError):
         run_eval(EVAL, SEEDS, Settings(), backend="embedded-chunk1000")
+
+
+def test_eval_without_vcrpy_says_what_to_install(tmp_path: Path) -> None:
+    """On an install without the eval extra, `recoupe eval` prints one line naming the extra."""
+    import subprocess
+    import sys
+
+    code = "import sys; sys.modules['vcr'] = None; from recoupe.cli import main; sys.exit(main(sys.argv[1:]))"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "eval", "--no-save", "--eval-dir", str(EVAL), "--seeds", str(SEEDS)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "pip install 'recoupe[eval]'" in lines[0], done.stderr

@@ -4,13 +4,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import EVAL, SEEDS
 from recoupe import RecordingMissingError, Settings, load_articles
+from recoupe.evaluation.recording import cassette
 from recoupe.extraction import extract_one
 from recoupe.llm import LLM
 from recoupe.models import Alignment
-from recoupe.evaluation.recording import cassette
-
-from conftest import EVAL, SEEDS
 
 ARTICLE = "003_5f810845ea3596d9"
 CASSETTE = EVAL / "cassettes" / "embedded" / "extract" / f"{ARTICLE}.yaml"

@@ -1,9 +1,8 @@
 import pytest
 
+from conftest import SEEDS
 from recoupe.grounding import ground_quote
 from recoupe.models import Alignment, Span
-
-from conftest import SEEDS
 
 TEXT = (SEEDS / "000_6aa68e9ac400efb7.txt").read_text(encoding="utf-8")
 

@@ -9,13 +9,11 @@ from urllib.parse import quote
 
 import pytest
 
-from recoupe.evaluation import load_gold
-from recoupe.models import ArticleClaims
-from recoupe.report import to_html
-from recoupe.crosscheck import crosscheck
-from recoupe.models import Extraction
-
 from conftest import EVAL, SEEDS
+from recoupe.crosscheck import crosscheck
+from recoupe.evaluation import load_gold
+from recoupe.models import ArticleClaims, Extraction
+from recoupe.report import to_html
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")

@@ -11,17 +11,17 @@ import pytest
 
 pytest.importorskip("langextract")
 
-from recoupe.errors import RecordingMissingError  # noqa: E402
-from recoupe.evaluation.gold import GoldClaim, make_gold  # noqa: E402
-from recoupe.evaluation.harness import format_table  # noqa: E402
-from recoupe.evaluation.langextract_baseline import (  # noqa: E402
+from recoupe.errors import RecordingMissingError
+from recoupe.evaluation.gold import GoldClaim, make_gold
+from recoupe.evaluation.harness import format_table
+from recoupe.evaluation.langextract_baseline import (
     MIN_SPAN_CHARS,
     langextract_claims,
     run_langextract,
 )
-from recoupe.models import Alignment, Article  # noqa: E402
-from recoupe.settings import Settings  # noqa: E402
-from recoupe.testing import FakeOpenAIServer, Reply  # noqa: E402
+from recoupe.models import Alignment, Article
+from recoupe.settings import Settings
+from recoupe.testing import FakeOpenAIServer, Reply
 
 MODEL = "qwen2.5-coder-1.5b-instruct-q4_k_m"  # a qwen id: LangExtract alone would pick its Ollama provider
 

@@ -5,11 +5,11 @@ from pathlib import Path
 import pytest
 
 from recoupe import SchemaError, Settings, TransientLLMError, TruncatedOutputError
-from recoupe.llm.cache import cache_key
 from recoupe.extraction import EXTRACT_PROMPT, ClaimDrafts
 from recoupe.llm import LLM
+from recoupe.llm.cache import cache_key
 from recoupe.llm.prompts import load_prompt
-from recoupe.testing import Fault, FakeOpenAIServer, Reply
+from recoupe.testing import FakeOpenAIServer, Fault, Reply
 
 GOOD = {"claims": [{"claim": "Amazon investit 1,2 milliard d'euros.", "quote": "Amazon investit", "subject": "Amazon", "claimant": None}]}
 
@@ -96,8 +96,8 @@ def test_timeouts_and_connection_resets_become_recoupe_errors(tmp_path: Path) ->
 
 
 def test_cache_key_depends_on_what_shapes_the_answer_and_never_on_the_key() -> None:
-    base = dict(model="m", messages=[{"role": "user", "content": "x"}], schema={"a": 1}, temperature=0.0, seed=1,
-                prompt_id="p.v1", prompt_sha256="h", max_tokens=10)
+    base = {"model": "m", "messages": [{"role": "user", "content": "x"}], "schema": {"a": 1}, "temperature": 0.0, "seed": 1,
+                "prompt_id": "p.v1", "prompt_sha256": "h", "max_tokens": 10}
     key = cache_key(**base)  # type: ignore[arg-type]
     assert key == cache_key(**base)  # type: ignore[arg-type]
     for field, value in [("model", "n"), ("seed", 2), ("prompt_sha256", "g"), ("temperature", 0.5), ("schema", {})]:

@@ -219,12 +219,12 @@ def test_bcubed_hand_computed() -> None:
     split = bcubed(gold, {"a": "P1", "b": "P1", "c": "P2", "d": "P2", "e": "P2"})
     # precisions 1, 1, 1/3, 2/3, 2/3; recalls 2/3, 2/3, 1/3, 1, 1
     assert (split.precision, split.recall, split.f1) == pytest.approx((11 / 15, 11 / 15, 11 / 15))
-    merged = bcubed(gold, {k: "P" for k in gold})
+    merged = bcubed(gold, dict.fromkeys(gold, "P"))
     assert (merged.precision, merged.recall) == pytest.approx((13 / 25, 1.0))
     assert merged.f1 == pytest.approx(2 * 0.52 / 1.52)
     singletons = bcubed(gold, {k: k for k in gold})
     assert (singletons.precision, singletons.recall) == pytest.approx((1.0, (1 / 3 * 3 + 1 / 2 * 2) / 5))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="cover the same items"):
         bcubed(gold, {"a": "P"})
 
 
@@ -317,7 +317,7 @@ def test_oracle_gold_facts_score_perfectly() -> None:
     assert s.pairs == 12
     assert (s.relation_macro_f1, s.bcubed.f1, s.verdict.accuracy) == (1.0, 1.0, 1.0)
     assert (s.contradiction.precision, s.contradiction.recall) == (1.0, 1.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not in the gold set"):
         score_crosscheck(facts, gold, [Match(pred_id="x", gold_id="nope", score=1, span_iou=1, text_sim=1)])
 
 

@@ -31,15 +31,10 @@ from recoupe.normalize import find_location, main_quantity, parse_time
 from recoupe.report import to_claimreview, to_html, to_json, to_markdown
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
-ARTICLES = {
-    p.stem[:3]: Article(id=p.stem, text=p.read_text(encoding="utf-8"))
-    for p in sorted(SEEDS.glob("*.txt"))
-}
+ARTICLES = {p.stem[:3]: Article(id=p.stem, text=p.read_text(encoding="utf-8")) for p in sorted(SEEDS.glob("*.txt"))}
 
 
-def grounded(
-    article: Article, quote: str, text: str | None = None, *, subject: str | None = None
-) -> Claim:
+def grounded(article: Article, quote: str, text: str | None = None, *, subject: str | None = None) -> Claim:
     """A claim whose quote is found verbatim in ``article``, normalised by the real code."""
     start = article.text.find(quote)
     assert start >= 0, f"quote not in {article.id}: {quote!r}"
@@ -58,13 +53,8 @@ def grounded(
     )
 
 
-def _bundle(
-    claims_by_article: dict[str, list[Claim]], articles: dict[str, Article]
-) -> list[ArticleClaims]:
-    return [
-        ArticleClaims(article=articles[k], claims=v)
-        for k, v in claims_by_article.items()
-    ]
+def _bundle(claims_by_article: dict[str, list[Claim]], articles: dict[str, Article]) -> list[ArticleClaims]:
+    return [ArticleClaims(article=articles[k], claims=v) for k, v in claims_by_article.items()]
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +62,7 @@ def report() -> Report:
     a0, a1, a2, a4 = ARTICLES["000"], ARTICLES["001"], ARTICLES["002"], ARTICLES["004"]
     sunday = grounded(
         a0,
-        "Dimanche, Microsoft a annoncé un investissement de quatre milliards d’euros "
-        "(4,3 milliards de dollars)",
+        "Dimanche, Microsoft a annoncé un investissement de quatre milliards d’euros (4,3 milliards de dollars)",
         subject="Microsoft",
     )
     # overlaps the claim above: "Dimanche, Microsoft a annoncé" is inside it
@@ -120,8 +109,7 @@ def report() -> Report:
     # text with markup in it, and a claim over it: everything must come out escaped
     hostile = Article(
         id="999_hostile",
-        text="Intro <script>alert('x')</script> & « Microsoft investira 4 "
-        "milliards d'euros » </b> fin.",
+        text="Intro <script>alert('x')</script> & « Microsoft investira 4 milliards d'euros » </b> fin.",
         outlet="Test <Outlet>",
     )
     tricky = grounded(
@@ -174,17 +162,11 @@ def test_markdown_lists_conflicts_before_corroborated_and_single_source(report: 
     single = md.index("## Single-source facts")
     assert conflicts < corroborated < single
     assert "- Articles: 5" in md and f"- Claims: {len(report.claims())}" in md
-    assert (
-        f"{report.pairing.candidate_pairs} considered" in md
-        and "sent to the model" in md
-    )
+    assert f"{report.pairing.candidate_pairs} considered" in md and "sent to the model" in md
     assert "model calls" in md  # usage summary
     # members under the conflict: article id, quote, relation, origin
     conflict_part = md[conflicts:corroborated]
-    assert (
-        "Dimanche, Microsoft a annoncé" in conflict_part
-        and "contradicts" in conflict_part
-    )
+    assert "Dimanche, Microsoft a annoncé" in conflict_part and "contradicts" in conflict_part
     assert "origin: AFP" in conflict_part
     assert "Why conflicting:" in conflict_part and "different days" in conflict_part
     assert "<script>" not in md  # quotes cannot inject markup
@@ -210,9 +192,7 @@ class _Collector(HTMLParser):
 def test_html_is_one_self_contained_file(report: Report):
     page = to_html(report)
     assert page.startswith("<!DOCTYPE html>")
-    assert not re.search(
-        r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", page, re.IGNORECASE
-    )
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", page, re.IGNORECASE)
     assert "@import" not in page and "url(" not in page
     parser = _Collector()
     parser.feed(page)
@@ -240,9 +220,7 @@ def test_html_keeps_article_text_and_nests_overlapping_claims(report: Report):
     page = to_html(report)
     a0 = ARTICLES["000"]
     # stripping the markup of the article block gives back the article text, unchanged
-    block = page.split('id="article-000_6aa68e9ac400efb7">', 1)[1].split(
-        '<div class="text">', 1
-    )[1]
+    block = page.split('id="article-000_6aa68e9ac400efb7">', 1)[1].split('<div class="text">', 1)[1]
     block = block.split("</div>", 1)[0]
     assert html.unescape(re.sub(r"<[^>]+>", "", block)) == a0.text
     # the short claim sits inside the long one: a mark directly inside a mark
@@ -256,14 +234,10 @@ def test_html_escapes_article_text(report: Report):
     assert "</b> fin" not in page and "&lt;/b&gt; fin" in page
     assert "Test &lt;Outlet&gt;" in page
     # the embedded data cannot close its script element early
-    data = page.split('<script type="application/json" id="report-data">', 1)[1].split(
-        "</script>", 1
-    )[0]
+    data = page.split('<script type="application/json" id="report-data">', 1)[1].split("</script>", 1)[0]
     assert "</" not in data
     parsed = json.loads(data)
-    assert any(
-        "<script>alert('x')</script>" in c["quote"] for c in parsed["claims"].values()
-    )
+    assert any("<script>alert('x')</script>" in c["quote"] for c in parsed["claims"].values())
     assert set(parsed["facts"]) == {f.id for f in report.facts}
 
 
@@ -281,15 +255,13 @@ def test_claimreview_one_per_fact(report: Report):
     reviews = to_claimreview(report)
     assert len(reviews) == len(report.facts)
     json.dumps(reviews)  # serialisable as JSON-LD
-    for review, fact in zip(reviews, report.facts):
+    for review, fact in zip(reviews, report.facts, strict=True):
         assert review["@context"] == "https://schema.org"
         assert review["@type"] == "ClaimReview"
         assert review["claimReviewed"] == fact.statement
         assert review["reviewRating"]["alternateName"] == fact.verdict.value
         appearances = review["itemReviewed"]["appearance"]
-        assert [a["identifier"] for a in appearances] == [
-            m.article_id for m in fact.members
-        ]
+        assert [a["identifier"] for a in appearances] == [m.article_id for m in fact.members]
         assert all("text" in a for a in appearances)
 
 
@@ -345,9 +317,7 @@ def hostile() -> Report:
             relation=Relation.equivalent,
             origin=f"AFP{ESC}\n# injected",
         ),
-        FactMember(
-            claim_id=cb.id, article_id=b.id, relation=Relation.contradicts, origin=IMG
-        ),
+        FactMember(claim_id=cb.id, article_id=b.id, relation=Relation.contradicts, origin=IMG),
         FactMember(
             claim_id=cc.id,
             article_id=c.id,
@@ -364,10 +334,7 @@ def hostile() -> Report:
         origins=[f"AFP{ESC}", IMG, "article:z_safe"],
     )
     return Report(
-        articles=[
-            ArticleClaims(article=x, claims=[cl])
-            for x, cl in ((a, ca), (b, cb), (c, cc))
-        ],
+        articles=[ArticleClaims(article=x, claims=[cl]) for x, cl in ((a, ca), (b, cb), (c, cc))],
         facts=[fact],
         judgements=[
             PairJudgement(
@@ -404,9 +371,7 @@ def test_markdown_escapes_hostile_ids_origins_and_text(hostile: Report):
     assert "<script" not in md.lower() and "<img" not in md.lower() and "<b>" not in md
     assert "x&lt;script&gt;alert(1)&lt;/script&gt;" in md  # shown, as text
     assert "\x1b" not in md and not _CONTROLS.search(md)
-    assert not [
-        line for line in md.splitlines() if line.lstrip("-> ").startswith("# injected")
-    ]
+    assert not [line for line in md.splitlines() if line.lstrip("-> ").startswith("# injected")]
     headings = [line for line in md.splitlines() if line.lstrip().startswith("#")]
     assert headings == [
         "# recoupe report",
@@ -448,17 +413,13 @@ def test_html_escapes_hostile_ids_origins_and_links_nothing(hostile: Report):
     data, tail = rest.split("</script>", 1)
     # outside the JSON block (which JSON.parse reads as data), no article markup survives
     assert "<img" not in (head + tail).lower() and "<b>" not in head + tail
-    assert (
-        "<script" not in head.lower() and tail.lower().count("<script") == 1
-    )  # the viewer only
+    assert "<script" not in head.lower() and tail.lower().count("<script") == 1  # the viewer only
     assert "</" not in data and not re.search(r"<(?:!--|script)", data, re.IGNORECASE)
     parser = _Collector()
     parser.feed(page)
     assert parser.balanced and parser.stack == []
     for _, attrs in parser.tags:
-        assert not any(
-            (v or "").strip().lower().startswith("javascript:") for v in attrs.values()
-        )
+        assert not any((v or "").strip().lower().startswith("javascript:") for v in attrs.values())
         assert "href" not in attrs and "src" not in attrs and "onerror" not in attrs
     assert json.loads(data)["facts"]["F1"]["members"][0]["article_id"] == SCRIPT_ID
 
@@ -474,9 +435,7 @@ def test_claimreview_keeps_only_http_urls_and_plain_names(hostile: Report):
         "https://example.org/z?a=1&b=2",
     ]
     assert all(not _CONTROLS.search(s) for s in _strings(reviews))
-    assert (
-        appearances[0]["publisher"]["name"] == IMG
-    )  # a plain string: JSON-escaped, not altered
+    assert appearances[0]["publisher"]["name"] == IMG  # a plain string: JSON-escaped, not altered
     assert appearances[0]["identifier"] == SCRIPT_ID
     json.loads(dumped)
 

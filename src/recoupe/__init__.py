@@ -2,8 +2,11 @@
 
 >>> import recoupe
 >>> articles = recoupe.load_articles("seeds/")
->>> result = recoupe.extract_claims(articles[0])            # embedded model, no key needed
->>> report = recoupe.check(articles)                         # claims, facts and verdicts
+>>> result = recoupe.extract_claims(articles[0])  # doctest: +SKIP
+>>> report = recoupe.check(articles)  # doctest: +SKIP
+
+``extract_claims`` runs the embedded model (no key needed); ``check`` gives claims, facts and
+verdicts.
 """
 
 from __future__ import annotations

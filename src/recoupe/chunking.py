@@ -10,7 +10,7 @@ import pysbd
 from . import lexicon
 from .models import Article, Chunk, Sentence, Span
 
-__all__ = ["split_sentences", "make_chunks"]
+__all__ = ["make_chunks", "split_sentences"]
 
 _TERMINAL = re.compile(r"[.!?…»\"”)]\s*$")
 # Site furniture and links that are never claims (French and English).
@@ -30,7 +30,8 @@ def _segments(paragraph: str, language: str) -> list[str]:
     if len(paragraph) > 20_000:
         # The rule-based splitter is quadratic on pathological input (one huge line).
         return [p for p in _FALLBACK.split(paragraph) if p.strip()]
-    return _segmenter(language).segment(paragraph)
+    segments: list[str] = _segmenter(language).segment(paragraph)
+    return segments
 
 
 def _fallback_pieces(paragraph: str) -> list[tuple[int, int]]:
@@ -79,7 +80,7 @@ def split_sentences(text: str, language: str | None = None) -> list[Sentence]:
     story_ended = False
     for p_start, p_end in _paragraphs(text):
         paragraph = text[p_start:p_end]
-        pieces = []
+        pieces: list[tuple[int, int]] | None = []
         cursor = 0
         for segment in _segments(paragraph, lang):
             seg = segment.strip()
@@ -89,7 +90,7 @@ def split_sentences(text: str, language: str | None = None) -> list[Sentence]:
             if found < 0:
                 pieces = None
                 break
-            pieces.append((found, found + len(seg)))
+            pieces.append((found, found + len(seg)))  # type: ignore[union-attr]  # None only after break
             cursor = found + len(seg)
         if pieces is None:
             pieces = _fallback_pieces(paragraph)

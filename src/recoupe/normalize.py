@@ -7,6 +7,7 @@ from the article's own words.
 from __future__ import annotations
 
 import calendar
+import contextlib
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -18,13 +19,13 @@ from .lexicon import fold
 from .models import Amount, Bound, Modality, Quantity, TimeRef
 
 __all__ = [
-    "parse_quantities",
-    "main_quantity",
-    "parse_time",
-    "guess_modality",
     "find_location",
-    "weekday_of",
     "fold",
+    "guess_modality",
+    "main_quantity",
+    "parse_quantities",
+    "parse_time",
+    "weekday_of",
 ]
 
 _SCALES = lexicon.SCALES
@@ -80,10 +81,8 @@ def _numberize(text: str, language: str) -> str:
     text = _SCALE_AFTER_DIGIT.sub(
         lambda m: m.group(1) + m.group(2) + _PROTECT.get(m.group(3).lower(), m.group(3)), text
     )
-    try:
+    with contextlib.suppress(Exception):  # the converter is best effort; keep the text as it is
         text = alpha2digit(text, "en" if language == "en" else "fr")
-    except Exception:  # noqa: BLE001 - the converter is best effort; keep the text as it is
-        pass
     return "".join(_RESTORE.get(ch, ch) for ch in text)
 
 
@@ -264,10 +263,8 @@ def parse_time(text: str, published: dt.date | None = None) -> TimeRef | None:
         y = int(m.group("y")) if m.group("y") else year
         month = _MONTHS[m.group("m").lower()]
         if y:
-            try:
+            with contextlib.suppress(ValueError):
                 ref.start = ref.end = dt.date(y, month, int(m.group("d")))
-            except ValueError:
-                pass
     elif name == "since_year":
         ref.start = dt.date(int(m.group("y")), 1, 1)
     elif name in ("in_year", "year"):
@@ -328,5 +325,5 @@ def find_location(text: str) -> str | None:
         place = m.group("p")
         if place.lower() not in _NOT_PLACES:
             return place
-    m = _PLACE_PHRASE.search(text)
-    return m.group(0) if m else None
+    phrase = _PLACE_PHRASE.search(text)
+    return phrase.group(0) if phrase else None

@@ -84,7 +84,7 @@ def _cluster(
     claims: Sequence[Claim],
     edges: Sequence[PairJudgement],
     origins: dict[str, str],
-    primary: dict[str, str],
+    primary: dict[str, Facet],
 ) -> list[Fact]:
     """Connected components of ``claims`` over ``edges`` (one facet), as facts."""
     by_id = {c.id: c for c in claims}
@@ -124,7 +124,7 @@ class _Group:
         by_id: dict[str, Claim],
         edges_of: dict[str, list[PairJudgement]],
         origins: dict[str, str],
-        primary: dict[str, str],
+        primary: dict[str, Facet],
     ) -> None:
         self.facet, self.by_id, self.edges_of = facet, by_id, edges_of
         self.origins, self.primary = origins, primary

@@ -91,8 +91,8 @@ def _sentence_around(claim: Claim, text: str) -> tuple[str, int, int]:
     left = 0
     for m in _SENTENCE_END.finditer(text, 0, start):
         left = m.end()
-    m = _SENTENCE_END.search(text, end)
-    right = m.start() + 1 if m else len(text)
+    after = _SENTENCE_END.search(text, end)
+    right = after.start() + 1 if after else len(text)
     return text[left:right], start - left, end - left
 
 

@@ -26,8 +26,8 @@ __all__ = [
     "MAX_LEXICAL_BLOCK",
     "MAX_PARTNERS",
     "all_pairs_count",
-    "candidate_pairs",
     "candidate_indexes",
+    "candidate_pairs",
 ]
 
 #: Two amounts of the same kind are candidates when within this factor of each other.

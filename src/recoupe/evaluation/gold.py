@@ -41,16 +41,16 @@ from ..normalize import weekday_of
 
 __all__ = [
     "KINDS",
-    "GoldQuantity",
-    "GoldTime",
     "GoldClaim",
-    "GoldMember",
     "GoldFact",
+    "GoldMember",
+    "GoldQuantity",
     "GoldSet",
+    "GoldTime",
     "find_occurrence",
-    "make_gold",
-    "load_gold",
     "gold_hash",
+    "load_gold",
+    "make_gold",
 ]
 
 #: The claim kinds of ``ANNOTATION.md``, in the order results list them.

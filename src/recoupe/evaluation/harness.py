@@ -33,7 +33,7 @@ from .matching import Match, match_claims, oracle_matches
 from .metrics import score_crosscheck, score_extraction
 from .recording import cassette
 
-__all__ = ["run_eval", "run_eval_cli", "format_table"]
+__all__ = ["format_table", "run_eval", "run_eval_cli"]
 
 
 def _git_revision(root: Path) -> str | None:
@@ -108,7 +108,7 @@ def run_eval(
             )
         extract_usage = llm.usage.model_copy(deep=True)
         matches = _matches(extracted, gold)
-        facts, judgements, pairing = _replayed(cassettes / "verify.yaml", record, lambda: _verify(extracted, llm))
+        facts, _, pairing = _replayed(cassettes / "verify.yaml", record, lambda: _verify(extracted, llm))
         systems["recoupe"] = {
             "extraction": score_extraction(extracted, gold, matches).model_dump(mode="json"),
             "crosscheck": score_crosscheck(facts, gold, _pooled(matches)).model_dump(mode="json"),
@@ -129,7 +129,7 @@ def run_eval(
         oracle_input = [ArticleClaims(article=a, claims=gold_claims.get(a.id, [])) for a in articles]
         oracle_llm = LLM(settings.replace(use_cache=False), replay_only=not record)
         try:
-            facts, judgements, pairing = _replayed(
+            facts, _judgements, pairing = _replayed(
                 cassettes / "verify-oracle.yaml", record, lambda: _verify(oracle_input, oracle_llm)
             )
         finally:
@@ -180,14 +180,16 @@ def run_eval(
     }
 
 
-def _langextract(articles: list[Any], gold: GoldSet, folder: Path, settings: Settings, record: bool) -> dict[str, Any] | None:
+def _langextract(
+    articles: list[Any], gold: GoldSet, folder: Path, settings: Settings, record: bool | str
+) -> dict[str, Any] | None:
     try:
         from .langextract_baseline import run_langextract
     except ImportError:
         return None
     if not record and not folder.exists():
         return None
-    return run_langextract(articles, gold, folder, settings, record)
+    return run_langextract(articles, gold, folder, settings, bool(record))
 
 
 def _without_seconds(value: Any) -> Any:

@@ -59,15 +59,15 @@ from .metrics import score_extraction
 from .recording import cassette
 
 __all__ = [
-    "PROMPT_DESCRIPTION",
     "EXAMPLES",
     "MAX_CHAR_BUFFER",
     "MIN_SPAN_CHARS",
+    "PROMPT_DESCRIPTION",
     "LangExtractRun",
     "langextract_claims",
-    "run_langextract_article",
-    "run_langextract",
     "langextract_kwargs",
+    "run_langextract",
+    "run_langextract_article",
 ]
 
 log = logging.getLogger(__name__)

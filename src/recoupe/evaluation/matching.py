@@ -48,15 +48,15 @@ __all__ = [
     "VALUE_TOLERANCE",
     "Match",
     "PairScore",
-    "span_iou",
     "fold_text",
-    "text_similarity",
-    "values_agree",
-    "quantity_agreement",
-    "quantities_conflict",
-    "pair_score",
     "match_claims",
     "oracle_matches",
+    "pair_score",
+    "quantities_conflict",
+    "quantity_agreement",
+    "span_iou",
+    "text_similarity",
+    "values_agree",
 ]
 
 #: A pair scoring below this is never a match.
@@ -144,10 +144,7 @@ def pair_score(pred: Claim, gold: Claim) -> PairScore:
     iou = span_iou(pred.span, gold.span)
     sim = text_similarity(pred.text, gold.text)
     agree = quantity_agreement(pred.quantity, gold.quantity)
-    if agree is None:
-        score = 0.5 * iou + 0.5 * sim
-    else:
-        score = 0.4 * iou + 0.4 * sim + 0.2 * (1.0 if agree else 0.0)
+    score = 0.5 * iou + 0.5 * sim if agree is None else 0.4 * iou + 0.4 * sim + 0.2 * (1.0 if agree else 0.0)
     return PairScore(
         score=round(score, 10),
         span_iou=round(iou, 10),

@@ -66,24 +66,24 @@ from .matching import Match, fold_text, match_claims, values_agree
 
 __all__ = [
     "PRF",
-    "MacroPRF",
-    "GroundingScores",
-    "FieldScore",
-    "KindRecall",
     "ArticleScores",
-    "ExtractionScores",
     "BCubed",
+    "CrossCheckScores",
+    "ExtractionScores",
+    "FieldScore",
+    "GroundingScores",
+    "KindRecall",
+    "MacroPRF",
     "VerdictCase",
     "VerdictScores",
-    "CrossCheckScores",
-    "prf",
-    "grounding_scores",
-    "field_scores",
-    "score_extraction",
-    "pair_relation",
-    "relation_pairs",
     "bcubed",
+    "field_scores",
+    "grounding_scores",
+    "pair_relation",
+    "prf",
+    "relation_pairs",
     "score_crosscheck",
+    "score_extraction",
 ]
 
 FIELDS = ("quantity_value", "unit", "currency", "bound", "time", "claimant", "subject")
@@ -258,8 +258,8 @@ def _field_results(pred: Claim, gold: Claim) -> dict[str, bool | None]:
 
 def field_scores(pairs: Iterable[tuple[Claim, Claim]]) -> dict[str, FieldScore]:
     """Field accuracy over (predicted, gold) matched pairs (see the module docstring)."""
-    correct = {f: 0 for f in FIELDS}
-    total = {f: 0 for f in FIELDS}
+    correct = dict.fromkeys(FIELDS, 0)
+    total = dict.fromkeys(FIELDS, 0)
     for pred, gold in pairs:
         for field, ok in _field_results(pred, gold).items():
             if ok is None:

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import vcr
+from ..errors import ConfigError
 
-__all__ = ["cassette", "SECRET_HEADERS"]
+__all__ = ["SECRET_HEADERS", "cassette"]
 
 SECRET_HEADERS = ["authorization", "api-key", "x-api-key", "openai-organization", "openai-project", "cookie", "set-cookie"]
 
@@ -41,8 +41,19 @@ def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
     return response
 
 
-def _recorder() -> vcr.VCR:
-    recorder = vcr.VCR(
+def _vcr() -> Any:
+    """vcrpy, which only the eval extra installs; a one-line hint when it is missing."""
+    try:
+        import vcr
+    except ImportError:
+        raise ConfigError(
+            "replaying or recording model answers needs vcrpy, which is not installed: pip install 'recoupe[eval]'"
+        ) from None
+    return vcr
+
+
+def _recorder() -> Any:
+    recorder = _vcr().VCR(
         match_on=["method", "path", "json_body"],
         filter_headers=[(h, None) for h in SECRET_HEADERS],
         decode_compressed_response=True,

@@ -32,7 +32,7 @@ _ATTRIBUTION = re.compile(
 def claimant_in(sentence: str) -> str | None:
     """The name after an attribution cue in ``sentence`` ("selon Reuters" -> "Reuters").
 
-    >>> claimant_in("Le montant est confirmé, selon Reuters.")
+    >>> claimant_in("Le montant, selon Reuters, est confirmé.")
     'Reuters'
     """
     m = _ATTRIBUTION.search(sentence)

@@ -29,6 +29,6 @@ class ClaimDraft(BaseModel):
 
 # One answer: the claims of the target sentences. No docstring: pydantic would put it into the JSON
 # schema sent to the model, and so into every request and cache key.
-class ClaimDrafts(BaseModel):  # noqa: D101
+class ClaimDrafts(BaseModel):
     model_config = ConfigDict(extra="forbid")
     claims: list[ClaimDraft] = Field(max_length=MAX_CLAIMS_PER_CHUNK)

@@ -45,5 +45,5 @@ def run_concurrently(fn: Callable[[R], Any], items: Iterable[R], concurrency: in
             done = [(running.pop(future), future) for future in finished]
             top_up()  # before handing results back, so that the pool stays busy meanwhile
             for item, future in done:
-                exc = future.exception()
-                yield item, (exc if exc is not None else future.result())
+                failure = future.exception()
+                yield item, (failure if failure is not None else future.result())

@@ -21,7 +21,7 @@ from pathlib import Path
 from ..errors import ModelNotInstalledError
 from ..settings import EMBEDDED_MODEL, default_cache_root
 
-__all__ = ["EMBEDDED_MODEL", "MODEL_SHA256", "model_path", "embedded_server", "is_installed"]
+__all__ = ["EMBEDDED_MODEL", "MODEL_SHA256", "embedded_server", "is_installed", "model_path"]
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def model_path(cache_root: Path | None = None) -> Path:
         with tmp.open("wb") as out:
             for part in parts:
                 with part.open("rb") as fh:
-                    for block in iter(lambda: fh.read(1 << 22), b""):  # noqa: B023
+                    for block in iter(lambda: fh.read(1 << 22), b""):
                         digest.update(block)
                         out.write(block)
         if digest.hexdigest() != MODEL_SHA256:

@@ -18,9 +18,7 @@ _RATING_VALUE = {
 }
 
 
-def _appearance(
-    m: FactMember, claim: Claim | None, article: Article | None
-) -> dict[str, Any]:
+def _appearance(m: FactMember, claim: Claim | None, article: Article | None) -> dict[str, Any]:
     """The member as a ``CreativeWork``: its article's id, the quote, and the article's URL (if
     http(s)), outlet and date."""
     work: dict[str, Any] = {
@@ -58,8 +56,7 @@ def _review(fact: Fact, appearances: list[dict[str, Any]]) -> dict[str, Any]:
             "worstRating": 1,
             "alternateName": fact.verdict.value,
             "ratingExplanation": (
-                f"{len(fact.members)} claim(s) from {len(fact.origins)} independent origin(s): "
-                + origins
+                f"{len(fact.members)} claim(s) from {len(fact.origins)} independent origin(s): " + origins
             ),
         },
         "itemReviewed": {"@type": "Claim", "appearance": appearances},
@@ -76,10 +73,7 @@ def to_claimreview(report: Report) -> list[dict[str, Any]]:
     return [
         _review(
             fact,
-            [
-                _appearance(m, claims.get(m.claim_id), articles.get(m.article_id))
-                for m in fact.members
-            ],
+            [_appearance(m, claims.get(m.claim_id), articles.get(m.article_id)) for m in fact.members],
         )
         for fact in report.facts
     ]

@@ -32,9 +32,7 @@ from .summary import (
 
 __all__ = ["to_html"]
 
-_PACKAGE = __name__.rpartition(".")[
-    0
-]  # recoupe.report, where viewer.css and viewer.js are
+_PACKAGE = __name__.rpartition(".")[0]  # recoupe.report, where viewer.css and viewer.js are
 
 
 @cache
@@ -173,11 +171,7 @@ def _conflicts(report: Report, claims: dict[str, Claim]) -> list[str]:
 
 def _article(ac: ArticleClaims, fact_of: dict[str, Fact]) -> list[str]:
     a = ac.article
-    meta = [
-        x
-        for x in (a.outlet, a.published.isoformat() if a.published else None, a.url)
-        if x
-    ]
+    meta = [x for x in (a.outlet, a.published.isoformat() if a.published else None, a.url) if x]
     parts = [
         f'<article class="doc" id="article-{attr(a.id)}">',
         f"<h2>{html_text(a.id)}</h2>",
@@ -203,7 +197,7 @@ def to_html(report: Report) -> str:
     opens a panel with its fact and the other articles' wording."""
     claims = claims_by_id(report)
     fact_of = facts_by_claim(report.facts)
-    parts = _head(report, claims) + ["<main>"] + _conflicts(report, claims)
+    parts = [*_head(report, claims), "<main>", *_conflicts(report, claims)]
     for ac in report.articles:
         parts += _article(ac, fact_of)
     data = _script_json(_viewer_data(report, fact_of))

@@ -37,17 +37,14 @@ def _header(report: Report, claims: dict[str, Claim]) -> list[str]:
             f"- Claim pairs: {p.all_pairs} across articles, {p.candidate_pairs} considered, "
             f"{p.decided_by_rule} decided by rule, {p.sent_to_model} sent to the model"
         ),
-        f"- Model usage: {report.usage.summary()}"
-        + (f" ({md_text(report.model)})" if report.model else ""),
+        f"- Model usage: {report.usage.summary()}" + (f" ({md_text(report.model)})" if report.model else ""),
     ]
     if report.failures:
         lines.append(f"- Failures: {len(report.failures)}")
     return lines
 
 
-def _fact(
-    fact: Fact, claims: dict[str, Claim], judged: list[PairJudgement]
-) -> list[str]:
+def _fact(fact: Fact, claims: dict[str, Claim], judged: list[PairJudgement]) -> list[str]:
     origins = ", ".join(md_text(o) for o in fact.origins)
     lines = [
         "",
@@ -59,9 +56,7 @@ def _fact(
     for m in fact.members:
         claim = claims.get(m.claim_id)
         quote = md_text(claim.quote) if claim else "(claim not found)"
-        lines.append(
-            f"- {md_code(m.article_id)} — “{quote}” — {m.relation.value} — origin: {md_text(m.origin)}"
-        )
+        lines.append(f"- {md_code(m.article_id)} — “{quote}” — {m.relation.value} — origin: {md_text(m.origin)}")
     reasons = conflict_reasons(judged, fact)
     if reasons:
         lines += ["", "Why conflicting:"] + [f"- {md_text(r)}" for r in reasons]
@@ -85,7 +80,5 @@ def to_markdown(report: Report) -> str:
     if report.failures:
         lines += ["", "## Failures", ""]
         for f in report.failures:
-            lines.append(
-                f"- {md_text(f.source)} ({md_text(f.stage)}): {md_text(f.reason)}"
-            )
+            lines.append(f"- {md_text(f.source)} ({md_text(f.stage)}): {md_text(f.reason)}")
     return "\n".join(lines) + "\n"

@@ -132,9 +132,7 @@ def _md_char(flat: str, i: int) -> str:
     if ch == "_":
         # "_" between two letters or digits can neither open nor close emphasis (CommonMark), so
         # ids like "article:004_d0b7" stay as written; any other "_" is escaped.
-        inner = (
-            0 < i < len(flat) - 1 and flat[i - 1].isalnum() and flat[i + 1].isalnum()
-        )
+        inner = 0 < i < len(flat) - 1 and flat[i - 1].isalnum() and flat[i + 1].isalnum()
         return ch if inner else "\\_"
     return ch
 
