@@ -3,10 +3,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import SEEDS
 from recoupe import Article, ArticleError, iter_articles, load_articles
 from recoupe.articles import MAX_ARTICLE_BYTES
-
-from conftest import SEEDS
 
 
 def test_loads_the_five_seeds_verbatim() -> None:

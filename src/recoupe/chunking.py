@@ -123,7 +123,7 @@ def make_chunks(
     """Group consecutive body sentences into chunks of at most ``max_chars`` (a longer sentence is
     a chunk of its own), each with up to ``context_chars`` of preceding text as context."""
     if sentences is None:
-        sentences = split_sentences(article.text, article.language)
+        sentences = split_sentences(article.text, article.lang)
     chunks: list[Chunk] = []
     group: list[Sentence] = []
 

@@ -1,12 +1,16 @@
 """Command line: ``recoupe extract``, ``recoupe check``, ``recoupe eval``, ``recoupe cache``.
 
-Library errors become one clean line on stderr here, at the edge; no traceback reaches a user.
+Library errors become one clean line on stderr here, at the edge (``recoupe: <file>: <problem>``);
+no traceback reaches a user. Outputs are checked before the first model call and written
+atomically; control characters from file names and article text never reach the terminal.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import re
 import sys
 import time
 from collections import Counter
@@ -14,10 +18,33 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ArticleError, RecoupeError
+from .files import OutputError, atomic_write_text, check_writable
 from .models import Extraction, Report
 from .settings import Settings
 
 __all__ = ["main"]
+
+log = logging.getLogger("recoupe.cli")
+
+#: C0 and C1 control characters but newline and tab, and DEL: what a terminal could obey
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _clean(text: str) -> str:
+    """``text`` made safe for a terminal: each control character (an escape sequence, a carriage
+    return, a bell) is shown as its ``\\xNN`` code instead of acted on."""
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _clean_json(text: str) -> str:
+    """JSON made safe for a terminal and still the same JSON: the serializer escapes C0 controls
+    already; DEL and C1 controls, which may only appear inside strings, become ``\\u00NN``."""
+    return re.sub(r"[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+class _CleanFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return _clean(super().format(record))
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -60,19 +87,40 @@ class _Progress:
         if isinstance(outcome, RecoupeError):
             name = item.source if isinstance(item, ArticleError) else (item.source or item.id)
             reason = outcome.reason if isinstance(outcome, ArticleError) else str(outcome)
-            self.bar.write(f"FAILED {name}: {reason}", file=sys.stderr)
+            self.bar.write(_clean(f"FAILED {name}: {reason}"), file=sys.stderr)
         self.bar.update(1)
 
     def close(self) -> None:
         self.bar.close()
 
 
-def _write(text: str, out: str | None) -> None:
+def _write(text: str, out: str | None, *, is_json: bool = False) -> None:
+    """``text`` to the file ``out``, atomically (see :mod:`recoupe.files`), or to stdout, made
+    safe for a terminal."""
     if out:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text(text, encoding="utf-8")
+        atomic_write_text(out, text)
     else:
-        sys.stdout.write(text + "\n")
+        sys.stdout.write((_clean_json(text) if is_json else _clean(text)) + "\n")
+
+
+def _check_outputs(*outs: str | None) -> None:
+    """Every output can be written: checked before the first model call, not after the batch."""
+    for out in outs:
+        if out:
+            check_writable(out)
+
+
+def _write_outputs(outputs: list[tuple[str, str, bool]]) -> bool:
+    """Write each ``(text, path, is_json)``; a failure is one line, the others are still written.
+    Returns whether every output was written."""
+    ok = True
+    for text, out, is_json in outputs:
+        try:
+            _write(text, out, is_json=is_json)
+        except OutputError as exc:
+            print(_clean(f"recoupe: {exc}"), file=sys.stderr)
+            ok = False
+    return ok
 
 
 def _summary(result: Extraction | Report, seconds: float) -> str:
@@ -96,6 +144,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     from .articles import iter_articles
 
     settings = _settings(args)
+    _check_outputs(args.out)
     items = list(iter_articles(args.paths))  # read once; the bar counts articles, not files
     progress = _Progress(len(items), args.quiet)
     started = time.monotonic()
@@ -103,8 +152,10 @@ def cmd_extract(args: argparse.Namespace) -> int:
         result = extract(items, settings, on_done=progress)
     finally:
         progress.close()
-    _write(result.model_dump_json(indent=2), args.out)
+    written = _write_outputs([(result.model_dump_json(indent=2), args.out, True)])
     print(_summary(result, time.monotonic() - started), file=sys.stderr)
+    if not written:
+        return 2
     return 1 if result.failures else 0
 
 
@@ -114,6 +165,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .report import facts_line, pairs_line, to_html, to_json, to_markdown
 
     settings = _settings(args)
+    _check_outputs(args.json, args.markdown, args.html)
     items = list(iter_articles(args.paths))
     progress = _Progress(len(items), args.quiet)
     started = time.monotonic()
@@ -122,16 +174,20 @@ def cmd_check(args: argparse.Namespace) -> int:
                        model_contradictions=args.model_contradictions, on_done=progress)
     finally:
         progress.close()
+    outputs: list[tuple[str, Any, bool]] = []
     if args.json:
-        _write(to_json(report), args.json)
+        outputs.append((to_json(report), args.json, True))
     if args.markdown:
-        _write(to_markdown(report), args.markdown)
+        outputs.append((to_markdown(report), args.markdown, False))
     if args.html:
-        _write(to_html(report), args.html)
-    if not (args.json or args.markdown or args.html):
-        _write(to_markdown(report), None)
+        outputs.append((to_html(report), args.html, False))
+    if not outputs:
+        outputs.append((to_markdown(report), None, False))
+    written = _write_outputs(outputs)
     print(_summary(report, time.monotonic() - started), file=sys.stderr)
     print(f"{facts_line(report)}; {pairs_line(report)}", file=sys.stderr)
+    if not written:
+        return 2
     return 1 if report.failures else 0
 
 
@@ -146,13 +202,20 @@ def cmd_cache(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     directory = settings.resolved_cache_dir
-    cache = ResponseCache(directory)
+    cache = ResponseCache(directory, warn=False)  # damage is said here, once
     try:
         if args.action == "info":
-            print(f"{directory}: {len(cache)} cached answers, {cache.volume() / 1e6:.1f} MB")
+            count, volume = len(cache), cache.volume()
+            if cache.damage_message:
+                print(_clean(f"recoupe: {cache.damage_message}"), file=sys.stderr)
+                return 1
+            print(_clean(f"{directory}: {count} cached answers, {volume / 1e6:.1f} MB"))
+        elif cache.damage is not None:
+            cache.recover()
+            print(_clean(f"{directory}: the damaged cache was removed and a new, empty one made"))
         else:
             removed = cache.clear()
-            print(f"{directory}: removed {removed} cached answers")
+            print(_clean(f"{directory}: removed {removed} cached answers"))
     finally:
         cache.close()
     return 0
@@ -189,6 +252,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-dir", default="eval", help="folder holding gold/, cassettes/ and results/")
     p.add_argument("--seeds", default="seeds", help="folder of the seed articles")
     p.add_argument("--no-save", action="store_true", help="do not write a result file")
+    p.add_argument("--set", action="append", dest="sets", metavar="NAME",
+                   help="only this set (seeds, or a folder under eval/sets/); repeatable")
+    p.add_argument("--gold", help="score another annotated set: its gold folder (claims/, facts.json)")
+    p.add_argument("--articles", help="with --gold: the folder of that set's articles")
+    p.add_argument("--predictions", metavar="FILE",
+                   help="score the JSON of `recoupe extract` or `recoupe check` (any system that writes it)")
     _add_model_options(p)
     p.set_defaults(func=cmd_eval)
 
@@ -201,19 +270,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.ERROR,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_CleanFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR, handlers=[handler])
+    # a cache that cannot keep answers is said even without -v: the next run would pay again
+    logging.getLogger("recoupe.llm.cache").setLevel(logging.NOTSET if args.verbose else logging.WARNING)
     try:
         return int(args.func(args))
     except RecoupeError as exc:
-        print(f"recoupe: error: {exc}", file=sys.stderr)
+        print(_clean(f"recoupe: {exc}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("recoupe: interrupted; finished model answers are cached and will not be asked again", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `recoupe ... | head`: the reader left; say nothing more
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(_clean(f"recoupe: {where}{exc.strerror or exc}"), file=sys.stderr)
+        return 2
+    except Exception as exc:  # a bug: one line for the user, the traceback with -v
+        log.info("internal error", exc_info=exc)
+        print(_clean(f"recoupe: internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)"),
+              file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,7 +7,9 @@ import hashlib
 from enum import Enum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from .language import PARSED, detect_language
 
 
 class _Model(BaseModel):
@@ -25,10 +27,18 @@ class Article(_Model):
     language: str | None = None
     source: str | None = Field(default=None, description="file (and line) it was loaded from")
 
+    _detected: str | None = PrivateAttr(default=None)
+
     @property
     def lang(self) -> str:
-        """Two-letter language code for the parsers: ``language``, French when not given."""
-        return (self.language or "fr").lower()[:2]
+        """Two-letter language code for the parsers: ``language`` when given, else the language
+        detected in ``text`` (French or English; French conventions for any other or when unsure)."""
+        if self.language:
+            return self.language.lower()[:2]
+        if self._detected is None:
+            found = detect_language(self.text)
+            self._detected = found if found in PARSED else "fr"
+        return self._detected
 
 
 class Span(_Model):

@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-__all__ = ["EMBEDDED_MODEL", "ENDPOINT_TARGET_CHARS", "EMBEDDED_TARGET_CHARS", "Settings", "default_cache_root"]
+from .errors import ConfigError
+
+__all__ = ["EMBEDDED_MODEL", "EMBEDDED_TARGET_CHARS", "ENDPOINT_TARGET_CHARS", "Settings", "default_cache_root"]
 
 #: The model name the embedded server answers as (Qwen2.5-Coder-1.5B-Instruct, Q4_K_M).
 EMBEDDED_MODEL = "qwen2.5-coder-1.5b-instruct-q4_k_m"
@@ -23,6 +28,73 @@ def default_cache_root() -> Path:
 #: Extraction target size on the embedded model and on an OpenAI-compatible endpoint.
 EMBEDDED_TARGET_CHARS = 350
 ENDPOINT_TARGET_CHARS = 1000
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _finite(value: Any) -> bool:
+    return (isinstance(value, int | float) and not isinstance(value, bool)) and math.isfinite(value)
+
+
+def _url(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+#: What each setting must be: a test and the words that say it.
+_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "model": (lambda v: isinstance(v, str) and bool(v.strip()), "a non-empty model name"),
+    "base_url": (lambda v: v is None or _url(v), "None or an http:// or https:// URL"),
+    "api_key": (lambda v: v is None or isinstance(v, str), "None or a string"),
+    "temperature": (lambda v: _finite(v) and v >= 0, "a number of at least 0"),
+    "seed": (_integer, "an integer"),
+    "timeout": (lambda v: _finite(v) and v > 0, "a number of seconds above 0"),
+    "max_retries": (lambda v: _integer(v) and v >= 0, "an integer of at least 0"),
+    "max_reasks": (lambda v: _integer(v) and v >= 0, "an integer of at least 0"),
+    "max_tokens": (lambda v: _integer(v) and v >= 1, "an integer of at least 1"),
+    "concurrency": (lambda v: _integer(v) and v >= 1, "an integer of at least 1"),
+    "cache_dir": (lambda v: v is None or isinstance(v, str | os.PathLike), "None or a folder path"),
+    "use_cache": (lambda v: isinstance(v, bool), "True or False"),
+    "extra_body": (lambda v: v is None or isinstance(v, dict), "None or a dict"),
+    "max_backoff": (lambda v: _finite(v) and v >= 0, "a number of seconds of at least 0"),
+    "requests_per_minute": (lambda v: v is None or (_finite(v) and v > 0), "None or a number above 0"),
+    "chunk_chars": (lambda v: v is None or (_integer(v) and v >= 1), "None or an integer of at least 1"),
+}
+
+#: The environment variables :meth:`Settings.from_env` reads: the setting each sets, and its parser.
+_ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "OPENAI_BASE_URL": ("base_url", str),
+    "OPENAI_API_KEY": ("api_key", str),
+    "RECOUPE_MODEL": ("model", str),
+    "RECOUPE_CACHE_DIR": ("cache_dir", Path),
+    "RECOUPE_CONCURRENCY": ("concurrency", int),
+    "RECOUPE_RPM": ("requests_per_minute", float),
+    "RECOUPE_CHUNK_CHARS": ("chunk_chars", int),
+}
+
+
+def _problem(name: str, value: Any) -> str | None:
+    """What is wrong with ``value`` for the setting ``name``, or ``None``."""
+    ok, what = _RULES[name]
+    if not ok(value):
+        return f"{name} must be {what}"
+    if name == "cache_dir" and value is not None and Path(value).exists() and not Path(value).is_dir():
+        return f"cache_dir {value} is a file, not a folder"
+    return None
+
+
+def _shown(name: str, value: Any) -> str:
+    if name == "api_key":
+        return type(value).__name__  # never the key itself
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @dataclass(frozen=True)
@@ -63,6 +135,18 @@ class Settings:
     #: :attr:`target_chars`
     chunk_chars: int | None = None
 
+    def __post_init__(self) -> None:
+        """Refuse a setting that cannot work, naming it: a :class:`ConfigError` here, at the edge,
+        rather than a crash or a silent misbehaviour mid-batch."""
+        for name in _RULES:
+            value = getattr(self, name)
+            problem = _problem(name, value)
+            if problem:
+                got = "" if name == "cache_dir" and _RULES[name][0](value) else f", got {_shown(name, value)}"
+                raise ConfigError(problem + got)
+        if self.cache_dir is not None:
+            object.__setattr__(self, "cache_dir", Path(self.cache_dir))
+
     def __repr__(self) -> str:
         shown = ", ".join(
             f"{k}={('***' if k == 'api_key' and v else v)!r}" for k, v in self.__dict__.items()
@@ -101,24 +185,29 @@ class Settings:
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
         """Settings from ``OPENAI_API_KEY``, ``OPENAI_BASE_URL``, ``RECOUPE_MODEL``,
         ``RECOUPE_CACHE_DIR``, ``RECOUPE_CONCURRENCY``, ``RECOUPE_RPM`` and ``RECOUPE_CHUNK_CHARS``;
-        explicit ``overrides`` win (``None`` values are ignored)."""
+        explicit ``overrides`` win (``None`` values are ignored). A variable that cannot be read
+        raises :class:`ConfigError` naming it (an overridden one is not read)."""
         env = dict(os.environ if env is None else env)
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
+        explicit = {k: v for k, v in overrides.items() if v is not None}
         values: dict[str, Any] = {}
-        if env.get("OPENAI_BASE_URL"):
-            values["base_url"] = env["OPENAI_BASE_URL"]
-        if env.get("OPENAI_API_KEY"):
-            values["api_key"] = env["OPENAI_API_KEY"]
-        if env.get("RECOUPE_MODEL"):
-            values["model"] = env["RECOUPE_MODEL"]
-        if env.get("RECOUPE_CACHE_DIR"):
-            values["cache_dir"] = Path(env["RECOUPE_CACHE_DIR"])
-        if env.get("RECOUPE_CONCURRENCY"):
-            values["concurrency"] = int(env["RECOUPE_CONCURRENCY"])
-        if env.get("RECOUPE_RPM"):
-            values["requests_per_minute"] = float(env["RECOUPE_RPM"])
-        if env.get("RECOUPE_CHUNK_CHARS"):
-            values["chunk_chars"] = int(env["RECOUPE_CHUNK_CHARS"])
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        for variable, (name, parse) in _ENV.items():
+            raw = env.get(variable)
+            if not raw or name in explicit:
+                continue
+            shown = "***" if name == "api_key" else repr(raw)
+            try:
+                value = parse(raw.strip()) if parse in (int, float) else parse(raw)
+            except ValueError:
+                value = None
+            problem = f"{name} must be {_RULES[name][1]}" if value is None else _problem(name, value)
+            if problem:
+                raise ConfigError(f"{variable}={shown}: {problem}")
+            values[name] = value
+        values.update(explicit)
         if values.get("base_url") and "concurrency" not in values:
             values["concurrency"] = 8  # hosted endpoints take parallel requests well
         return cls(**values)

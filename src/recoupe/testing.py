@@ -1,8 +1,11 @@
 """Test fakes shipped with the library: a scripted OpenAI-compatible server on 127.0.0.1.
 
+>>> from recoupe import Settings
 >>> with FakeOpenAIServer() as server:
 ...     server.script(Fault.rate_limited(retry_after=0.1), Reply.json({"claims": []}))
 ...     settings = Settings(base_url=server.base_url, model="fake")
+>>> settings.base_url.startswith("http://127.0.0.1:")
+True
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
-__all__ = ["FakeOpenAIServer", "Reply", "Fault"]
+__all__ = ["FakeOpenAIServer", "Fault", "Reply"]
 
 
 @dataclass
@@ -73,6 +76,16 @@ class Fault:
         return Reply.completion('{"claims": [ {"claim": ')
 
     @staticmethod
+    def malformed_body() -> Reply:
+        """A 200 whose body is not JSON at all (cut by a proxy or a dying worker)."""
+        return Reply(body=b'{"id": "chatcmpl-fake", "object": "chat.compl', headers={"content-type": "application/json"})
+
+    @staticmethod
+    def html_body() -> Reply:
+        """A 200 with a proxy's HTML page instead of a completion."""
+        return Reply(body=b"<html><body><h1>502 Bad Gateway</h1></body></html>", headers={"content-type": "text/html"})
+
+    @staticmethod
     def truncated() -> Reply:
         return Reply.completion('{"claims": [{"claim": "Amazon', finish_reason="length")
 
@@ -105,7 +118,7 @@ class FakeOpenAIServer:
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 with outer._lock:
@@ -139,16 +152,16 @@ class FakeOpenAIServer:
     @property
     def base_url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"http://{host!s}:{port}/v1"
 
     def script(self, *replies: Reply) -> None:
         with self._lock:
             self._script.extend(replies)
 
-    def __enter__(self) -> FakeOpenAIServer:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()

@@ -46,7 +46,7 @@ def baseline_claims(article: Article) -> ArticleClaims:
     language = article.lang
     claims: list[Claim] = []
     seen: set[str] = set()
-    for sentence in split_sentences(article.text, article.language):
+    for sentence in split_sentences(article.text, article.lang):
         if sentence.kind != "body":
             continue
         text = sentence.text

@@ -17,23 +17,34 @@ import json
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..articles import load_articles
-from ..errors import RecordingMissingError, RecoupeError
+from ..errors import ConfigError, RecordingMissingError, RecoupeError
 from ..extraction import EXTRACT_PROMPT, extract_one
 from ..llm import LLM
 from ..llm.prompts import load_prompt
-from ..models import ArticleClaims, Extraction, Fact, PairingStats, PairJudgement, Usage
+from ..models import ArticleClaims, Extraction, Fact, PairingStats, PairJudgement, Report, Usage
 from ..settings import Settings
 from .baseline import baseline_claims
 from .gold import GoldSet, gold_hash, load_gold
 from .matching import Match, match_claims, oracle_matches
 from .metrics import score_crosscheck, score_extraction
 from .recording import cassette
+from .scoring import Counts, score_extraction_strict, score_facts
 
-__all__ = ["format_table", "run_eval", "run_eval_cli"]
+__all__ = [
+    "Dataset",
+    "datasets",
+    "format_overall",
+    "format_table",
+    "run_dataset",
+    "run_eval",
+    "run_eval_cli",
+    "score_predictions",
+]
 
 
 def _git_revision(root: Path) -> str | None:
@@ -73,11 +84,46 @@ def _pooled(matches: dict[str, list[Match]]) -> list[Match]:
     return [m for ms in matches.values() for m in ms]
 
 
+def _v2(predicted: list[ArticleClaims], facts: list[Fact] | None, gold: GoldSet) -> dict[str, Any]:
+    """Eval v2's strict extraction scores and, given the facts, its fact-level scores."""
+    strict, matches = score_extraction_strict(predicted, gold)
+    out: dict[str, Any] = {"extraction_v2": strict.model_dump(mode="json")}
+    if facts is not None:
+        out["facts_v2"] = score_facts(facts, gold, _pooled(matches)).model_dump(mode="json")
+    return out
+
+
 def _verify(claims: list[ArticleClaims], llm: LLM | None) -> tuple[list[Fact], list[PairJudgement], PairingStats]:
     from ..crosscheck import crosscheck
 
     report = crosscheck(Extraction(articles=claims), llm, adjudicate=llm is not None)
     return report.facts, report.judgements, report.pairing
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """An annotated set: its articles, its gold (``claims/``, ``facts.json``) and the folder whose
+    ``<backend>/`` subfolders hold its recordings."""
+
+    name: str
+    articles: Path
+    gold: Path
+    recordings: Path
+
+    def cassettes(self, backend: str) -> Path:
+        """The recordings of ``backend`` for this set."""
+        return self.recordings / backend
+
+
+def datasets(eval_dir: Path, seeds: Path) -> list[Dataset]:
+    """The seeds (``eval/gold``, ``eval/cassettes``) and every set under ``eval/sets/<name>/``
+    (``articles/``, ``gold/``, ``cassettes/``), in that order."""
+    found = [Dataset("seeds", seeds, eval_dir / "gold", eval_dir / "cassettes")]
+    sets = eval_dir / "sets"
+    for folder in sorted(p for p in sets.iterdir() if p.is_dir()) if sets.is_dir() else []:
+        if (folder / "gold").is_dir() and (folder / "articles").is_dir():
+            found.append(Dataset(folder.name, folder / "articles", folder / "gold", folder / "cassettes"))
+    return found
 
 
 def run_eval(
@@ -88,14 +134,26 @@ def run_eval(
     backend: str = "embedded",
     record: bool | str = False,
 ) -> dict[str, Any]:
-    """Run every system and return the result document (also what ``eval/results/`` holds).
+    """:func:`run_dataset` on the seeds: ``eval_dir/gold`` against ``seeds``."""
+    return run_dataset(datasets(eval_dir, seeds)[0], settings, backend=backend, record=record)
+
+
+def run_dataset(
+    dataset: Dataset,
+    settings: Settings,
+    *,
+    backend: str = "embedded",
+    record: bool | str = False,
+) -> dict[str, Any]:
+    """Run every system on ``dataset`` and return the result document (what ``eval/results/``
+    holds).
 
     ``record=False`` replays the recordings; ``True`` records the missing ones against the
     configured endpoint; ``"refresh"`` records them all afresh.
     """
-    gold = load_gold(eval_dir / "gold", seeds)
-    articles = [a for a in load_articles(seeds) if a.id in gold.articles]
-    cassettes = eval_dir / "cassettes" / backend
+    gold = load_gold(dataset.gold, dataset.articles)
+    articles = [a for a in load_articles(dataset.articles) if a.id in gold.articles]
+    cassettes = dataset.cassettes(backend)
     llm = LLM(settings.replace(use_cache=False), replay_only=not record)
     systems: dict[str, Any] = {}
     try:
@@ -112,6 +170,7 @@ def run_eval(
         systems["recoupe"] = {
             "extraction": score_extraction(extracted, gold, matches).model_dump(mode="json"),
             "crosscheck": score_crosscheck(facts, gold, _pooled(matches)).model_dump(mode="json"),
+            **_v2(extracted, facts, gold),
             "pairing": pairing.model_dump(mode="json"),
             "usage": _usage(llm.usage),
             "extract_usage": _usage(extract_usage),
@@ -123,6 +182,7 @@ def run_eval(
         ]
         systems["recoupe-model-only"] = {
             "extraction": score_extraction(model_only, gold, _matches(model_only, gold)).model_dump(mode="json"),
+            **_v2(model_only, None, gold),
         }
         # oracle: the verifier alone, on the gold claims
         gold_claims = gold.to_claims()
@@ -137,6 +197,7 @@ def run_eval(
         all_gold = [c for cs in gold_claims.values() for c in cs]
         systems["oracle"] = {
             "crosscheck": score_crosscheck(facts, gold, oracle_matches(all_gold)).model_dump(mode="json"),
+            "facts_v2": score_facts(facts, gold, oracle_matches(all_gold)).model_dump(mode="json"),
             "pairing": pairing.model_dump(mode="json"),
             "usage": _usage(oracle_llm.usage),
         }
@@ -147,6 +208,7 @@ def run_eval(
         systems["baseline"] = {
             "extraction": score_extraction(base, gold, base_matches).model_dump(mode="json"),
             "crosscheck": score_crosscheck(facts, gold, _pooled(base_matches)).model_dump(mode="json"),
+            **_v2(base, facts, gold),
             "pairing": pairing.model_dump(mode="json"),
             "usage": _usage(Usage()),
         }
@@ -167,13 +229,14 @@ def run_eval(
     recording_seconds = {name: system.get("seconds") for name, system in systems.items() if system.get("seconds")}
     systems = _without_seconds(systems)
     return {
+        "set": dataset.name,
         "backend": backend,
         "recording_seconds": recording_seconds or None,
         "model": settings.model,
         "prompts": prompts,
-        "gold_hash": gold_hash(eval_dir / "gold"),
-        "dataset_hash": _dataset_hash(seeds),
-        "git_revision": _git_revision(eval_dir.resolve().parent),
+        "gold_hash": gold_hash(dataset.gold),
+        "dataset_hash": _dataset_hash(dataset.articles),
+        "git_revision": _git_revision(dataset.gold.resolve().parent),
         "settings": {"temperature": settings.temperature, "seed": settings.seed, "max_tokens": settings.max_tokens,
                      "chunk_chars": settings.target_chars},
         "systems": systems,
@@ -214,12 +277,40 @@ def _f(x: Any) -> str:
     return "  -  " if x is None else f"{x:.3f}"
 
 
+def _v2_lines(systems: dict[str, Any]) -> list[str]:
+    """Eval v2's tables: strict extraction P/R/F1 and the fact-level cross-check scores."""
+    lines = ["Extraction, strict content-checked matching (eval v2): P / R / F1, predictions (ungrounded)"]
+    for name, system in systems.items():
+        e = system.get("extraction_v2")
+        if e:
+            m = e["micro"]
+            lines.append(f"  {name:<20} {_f(m['precision'])} {_f(m['recall'])} {_f(m['f1'])}   "
+                         f"{e['predicted']:>4} ({e['ungrounded']})")
+    lines += ["", "Facts (eval v2): verdict acc / macro-F1, corroborated P / R, conflicts found / gold (false),",
+              "conflicts reported corroborated, B-cubed F1 over all gold claims, origin accuracy (facts)"]
+    for name, system in systems.items():
+        f = system.get("facts_v2")
+        if f:
+            c, k = f["corroborated"], f["conflicts"]
+            lines.append(
+                f"  {name:<12} verdict {_f(f['verdict_accuracy'])} / {_f(f['verdict_macro_f1'])}  "
+                f"corroborated {_f(c['precision'])} / {_f(c['recall'])}  conflicts {k['tp']}/{k['tp'] + k['fn']} "
+                f"({k['fp']} false)  as-corroborated {f['conflicts_reported_corroborated']}  "
+                f"B3 {_f(f['bcubed']['f1'])}  origins {_f(f['origin_accuracy'])} ({f['origin_facts']})"
+            )
+    return lines
+
+
 def format_table(result: dict[str, Any]) -> str:
-    """A terminal table: P/R/F1 per seed and overall, grounding, cross-check scores, per system."""
-    lines = [f"backend {result['backend']}  model {result['model']}  gold {result['gold_hash'][:12]}"]
+    """A terminal table: eval v2's strict and fact-level scores, then the v1 tables (P/R/F1 per
+    article, grounding, cross-check), kept beside them for one release."""
+    title = (f"set {result.get('set', 'seeds')}  backend {result['backend']}  model {result['model']}  "
+             f"gold {result['gold_hash'][:12]}")
+    lines = [title, ""]
     systems = result["systems"]
+    lines += _v2_lines(systems)
+    lines += ["", "-- v1 (lenient matching, kept for one release) --"]
     extraction_systems = [s for s in ("recoupe", "recoupe-model-only", "baseline", "langextract") if s in systems]
-    lines.append("")
     lines.append("Extraction (precision / recall / F1)")
     header = f"{'article':<24}" + "".join(f"{s[:22]:>24}" for s in extraction_systems)
     lines.append(header)
@@ -265,37 +356,133 @@ def format_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run_eval_cli(args: argparse.Namespace) -> int:
+def _selected(args: argparse.Namespace) -> list[Dataset]:
     eval_dir = Path(args.eval_dir)
-    overrides = {"model": args.model, "base_url": args.base_url}
+    if getattr(args, "gold", None):
+        if not getattr(args, "articles", None):
+            raise ConfigError("--gold needs --articles, the folder of that set's articles")
+        gold = Path(args.gold)
+        return [Dataset(gold.parent.name or "custom", Path(args.articles), gold, gold.parent / "cassettes")]
+    found = datasets(eval_dir, Path(args.seeds))
+    wanted = getattr(args, "sets", None)
+    if wanted:
+        unknown = sorted(set(wanted) - {d.name for d in found})
+        if unknown:
+            have = ", ".join(d.name for d in found)
+            raise ConfigError(f"--set: no annotated set named {', '.join(unknown)} (have: {have})")
+        found = [d for d in found if d.name in wanted]
+    return found
+
+
+def score_predictions(path: Path, dataset: Dataset) -> dict[str, Any]:
+    """Scores of a saved ``recoupe extract`` (Extraction) or ``recoupe check`` (Report) JSON file."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read predictions ({exc})") from None
+    try:
+        predicted: Extraction | Report = (
+            Report.model_validate(raw) if isinstance(raw, dict) and "facts" in raw else Extraction.model_validate(raw)
+        )
+    except (ValueError, TypeError) as exc:
+        first = str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: not the JSON of `recoupe extract` or `recoupe check` ({first})") from None
+    gold = load_gold(dataset.gold, dataset.articles)
+    facts = predicted.facts if isinstance(predicted, Report) else None
+    return {"set": dataset.name, "predictions": str(path), **_v2(predicted.articles, facts, gold)}
+
+
+def _pooled_v2(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Strict extraction counts and verdict counts pooled over every set, per system."""
+    pooled: dict[str, dict[str, Any]] = {}
+    for result in results:
+        for name, system in result["systems"].items():
+            row = pooled.setdefault(name, {"tp": 0, "fp": 0, "fn": 0, "facts": 0, "right": 0, "conflicts": 0,
+                                           "found": 0, "false": 0, "worst": 0, "has_e": False, "has_f": False})
+            if "extraction_v2" in system:
+                m = system["extraction_v2"]["micro"]
+                row.update(tp=row["tp"] + m["tp"], fp=row["fp"] + m["fp"], fn=row["fn"] + m["fn"], has_e=True)
+            if "facts_v2" in system:
+                f = system["facts_v2"]
+                row["facts"] += f["gold_facts"]
+                row["right"] += sum(c["gold"] == c["predicted"] for c in f["cases"])
+                row["conflicts"] += f["conflicts"]["tp"] + f["conflicts"]["fn"]
+                row["found"] += f["conflicts"]["tp"]
+                row["false"] += f["conflicts"]["fp"]
+                row["worst"] += f["conflicts_reported_corroborated"]
+                row["has_f"] = True
+    return pooled
+
+
+def format_overall(results: list[dict[str, Any]]) -> str:
+    """One table over every set: strict extraction P/R/F1 and verdict accuracy, pooled."""
+    lines = [f"overall, {len(results)} set(s): {', '.join(r['set'] for r in results)}"]
+    for name, row in _pooled_v2(results).items():
+        parts = [f"  {name:<20}"]
+        if row["has_e"]:
+            c = Counts.of(row["tp"], row["fp"], row["fn"])
+            parts.append(f"strict P {_f(c.precision)} R {_f(c.recall)} F1 {_f(c.f1)}")
+        if row["has_f"]:
+            accuracy = row["right"] / row["facts"] if row["facts"] else None
+            parts.append(f"verdict {_f(accuracy)} over {row['facts']} facts, conflicts {row['found']}/{row['conflicts']} "
+                         f"({row['false']} false), as-corroborated {row['worst']}")
+        lines.append("  ".join(parts))
+    return "\n".join(lines)
+
+
+def run_eval_cli(args: argparse.Namespace) -> int:
+    """``recoupe eval``: every annotated set (or the ones asked for), one table each and one overall;
+    with ``--predictions``, the scores of a saved output instead."""
+    eval_dir = Path(args.eval_dir)
+    selected = _selected(args)
+    if getattr(args, "predictions", None):
+        scores = score_predictions(Path(args.predictions), selected[0])
+        print("\n".join([f"set {scores['set']}  predictions {scores['predictions']}", "",
+                         *_v2_lines({"predictions": scores})]))
+        return 0
     record: bool | str = "refresh" if args.refresh else bool(args.record)
-    recorded = _recorded_backend(eval_dir, args.backend)
-    settings = Settings.from_env(**overrides) if record else Settings(
-        model=args.model or recorded["model"], base_url=args.base_url, chunk_chars=recorded.get("chunk_chars")
-    )
     started = time.monotonic()
-    result = run_eval(eval_dir, Path(args.seeds), settings, backend=args.backend, record=record)
-    if record:
-        meta = eval_dir / "cassettes" / args.backend / "backend.json"
-        backend = {"model": settings.model, "chunk_chars": settings.target_chars}
-        meta.write_text(json.dumps(backend, indent=2) + "\n", encoding="utf-8")
-    print(format_table(result))
-    print(f"\n{'recorded' if args.record else 'replayed'} in {time.monotonic() - started:.1f} s", file=sys.stderr)
-    if not args.no_save:
-        out = eval_dir / "results" / f"{args.backend}.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if not record and out.is_file():
-            # a replay has no wall times of its own; keep the ones measured when recording
-            result["recording_seconds"] = json.loads(out.read_text(encoding="utf-8")).get("recording_seconds")
-        out.write_text(json.dumps(result, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
-        print(f"result written to {out}", file=sys.stderr)
+    results = []
+    for dataset in selected:
+        if not record and not dataset.cassettes(args.backend).is_dir():
+            print(f"recoupe: set {dataset.name}: no recordings for backend {args.backend}; skipped "
+                  f"(record them with `recoupe eval --record --set {dataset.name}`)", file=sys.stderr)
+            continue
+        recorded = _recorded_backend(dataset.cassettes(args.backend))
+        settings = Settings.from_env(model=args.model, base_url=args.base_url) if record else Settings(
+            model=args.model or recorded["model"], base_url=args.base_url, chunk_chars=recorded.get("chunk_chars")
+        )
+        result = run_dataset(dataset, settings, backend=args.backend, record=record)
+        if record:
+            meta = dataset.cassettes(args.backend) / "backend.json"
+            meta.parent.mkdir(parents=True, exist_ok=True)
+            backend = {"model": settings.model, "chunk_chars": settings.target_chars}
+            meta.write_text(json.dumps(backend, indent=2) + "\n", encoding="utf-8")
+        print(format_table(result) + "\n")
+        results.append(result)
+        if not args.no_save:
+            _save(eval_dir, dataset, args.backend, result, record)
+    if len(results) > 1:
+        print(format_overall(results))
+    print(f"\n{'recorded' if record else 'replayed'} in {time.monotonic() - started:.1f} s", file=sys.stderr)
     return 0
 
 
-def _recorded_backend(eval_dir: Path, backend: str) -> dict[str, Any]:
+def _save(eval_dir: Path, dataset: Dataset, backend: str, result: dict[str, Any], record: bool | str) -> None:
+    name = backend if dataset.name == "seeds" else f"{backend}-{dataset.name}"
+    out = eval_dir / "results" / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not record and out.is_file():
+        # a replay has no wall times of its own; keep the ones measured when recording
+        result["recording_seconds"] = json.loads(out.read_text(encoding="utf-8")).get("recording_seconds")
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"result written to {out}", file=sys.stderr)
+
+
+def _recorded_backend(cassettes: Path) -> dict[str, Any]:
     """What a backend's recordings were made with (kept beside them): the model and the extraction
     target size, which shapes every request. Without that file, the embedded model's."""
-    meta = eval_dir / "cassettes" / backend / "backend.json"
+    meta = cassettes / "backend.json"
     if meta.is_file():
         return dict(json.loads(meta.read_text()))
     return {"model": Settings().model, "chunk_chars": Settings().target_chars}

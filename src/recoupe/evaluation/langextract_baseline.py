@@ -57,6 +57,7 @@ from .gold import GoldSet
 from .matching import match_claims
 from .metrics import score_extraction
 from .recording import cassette
+from .scoring import score_extraction_strict
 
 __all__ = [
     "EXAMPLES",
@@ -362,7 +363,7 @@ def _to_claim(
 
 
 def _convert(article: Article, extractions: Sequence[Any], run: LangExtractRun) -> ArticleClaims:
-    sentences = split_sentences(article.text, article.language)
+    sentences = split_sentences(article.text, article.lang)
     chunks = _chunk_intervals(article.text)
     grounded: list[Claim] = []
     ungrounded: list[Claim] = []
@@ -461,8 +462,10 @@ def run_langextract(
         version = metadata.version("langextract")
     except metadata.PackageNotFoundError:  # pragma: no cover
         version = None
+    strict, _ = score_extraction_strict(predicted, gold)
     return {
         "extraction": score_extraction(predicted, gold, matches).model_dump(mode="json"),
+        "extraction_v2": strict.model_dump(mode="json"),
         "usage": {
             "calls": usage.calls,
             "cache_hits": usage.cache_hits,

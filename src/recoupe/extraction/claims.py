@@ -15,6 +15,7 @@ from ..grounding import (
     sentence_at,
     widen_to_stated,
 )
+from ..language import sentence_language
 from ..lexicon import fold
 from ..models import Alignment, Article, Chunk, Claim, Quantity, Sentence, Span
 from ..normalize import find_location, guess_modality, main_quantity, parse_time
@@ -95,7 +96,7 @@ def fill_claim(
     """
     evidence = quote if span is not None else ""
     if quantity is None and evidence:
-        quantity = main_quantity(evidence, text, article.lang)
+        quantity = main_quantity(evidence, text, sentence_language(sentence or evidence, article.lang))
     return Claim(
         id=Claim.make_id(article.id, text, quote),
         article_id=article.id,
@@ -128,7 +129,7 @@ def span_claim(
     exactly, its fields read from it (``method="rule"``)."""
     quote = span.slice(article.text)
     if quantity is None:
-        quantity = main_quantity(quote, "", article.lang)
+        quantity = main_quantity(quote, "", sentence_language(sentence, article.lang))
     return fill_claim(
         article, text=quote, quote=quote, span=span.model_copy(), alignment=Alignment.exact, sentence=sentence,
         subject=subject or infer_subject(quote, sentence), claimant=claimant or claimant_in(sentence),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from ..language import sentence_language
 from ..lexicon import fold
 from ..models import Article, Chunk, Claim, Quantity, Sentence, Span
 from ..normalize import parse_quantities, parse_time
@@ -87,7 +88,7 @@ def coverage_claims(
                 c for c in claims
                 if c.span is not None and c.span.start < sentence.span.end and sentence.span.start < c.span.end
             ]
-            quantities = parse_quantities(sentence.text, language)
+            quantities = parse_quantities(sentence.text, sentence_language(sentence.text, language))
             time = parse_time(sentence.text, article.published)
             carried = [c.quantity for c in inside if c.quantity is not None]
             missing = [q for q in quantities if not any(_same_amount(q, c) for c in carried)]

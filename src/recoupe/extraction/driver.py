@@ -101,7 +101,7 @@ class _Plan:
 
     @classmethod
     def of(cls, article: Article, target_chars: int) -> _Plan:
-        sentences = split_sentences(article.text, article.language)
+        sentences = split_sentences(article.text, article.lang)
         return cls(article, sentences, make_chunks(article, sentences, max_chars=target_chars))
 
     @property

@@ -51,10 +51,32 @@ class _NoChoicesError(Exception):
     """An answer with an empty ``choices``: the server had a hiccup; asked again like a 5xx."""
 
 
+class _MalformedAnswerError(Exception):
+    """A 200 whose body is not a chat completion (not JSON, an HTML page from a proxy, JSON of
+    another shape): the transport failed, not the model; asked again like a 5xx."""
+
+
+def _check_completion(completion: Any) -> None:
+    """Raise unless ``completion`` has the shape instructor reads: a list of choices whose first
+    holds a message with text content. (The openai SDK builds the object without validating it.)"""
+    if not isinstance(completion, ChatCompletion):
+        size = f" of {len(completion)} characters" if isinstance(completion, str) else ""
+        raise _MalformedAnswerError(f"malformed answer from the endpoint: a {type(completion).__name__}{size}, "
+                                    "not a chat completion")
+    choices = getattr(completion, "choices", None)
+    if not isinstance(choices, list):
+        raise _MalformedAnswerError("malformed answer from the endpoint: no list of choices")
+    if not choices:
+        raise _NoChoicesError("the endpoint returned no completion choices")
+    message = getattr(choices[0], "message", None)
+    if not isinstance(getattr(message, "content", None), str):
+        raise _MalformedAnswerError("malformed answer from the endpoint: the first choice has no message text")
+
+
 def _is_transient(exc: BaseException) -> bool:
     if _recording_missing(exc):
         return False
-    if isinstance(exc, _NoChoicesError):
+    if isinstance(exc, _NoChoicesError | _MalformedAnswerError):
         return True
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code in (408, 409, 429) or exc.status_code >= 500
@@ -108,7 +130,9 @@ class LLM:
     """A model endpoint with cache, retries and usage counters.
 
     >>> llm = LLM(Settings(model="gpt-4o-mini", base_url="https://api.openai.com/v1", api_key="sk-..."))
-    >>> answer = llm.complete(stage="extract", prompt=prompt, variables={...}, response_model=Claims)
+    >>> llm.name, llm.concurrency
+    ('gpt-4o-mini', 1)
+    >>> answer = llm.complete(stage="extract", prompt=prompt, variables={...}, response_model=Claims)  # doctest: +SKIP
     """
 
     def __init__(
@@ -274,8 +298,9 @@ class LLM:
             attempts += sent
             last = completion
             try:
-                return process_response(completion, response_model=prepared, stream=False,
-                                        mode=instructor.Mode.JSON_SCHEMA)  # type: ignore[return-value]
+                parsed: T = process_response(completion, response_model=prepared, stream=False,
+                                             mode=instructor.Mode.JSON_SCHEMA)
+                return parsed
             except IncompleteOutputException:
                 raise TruncatedOutputError(
                     f"the answer hit the {max_tokens}-token limit before it was complete",
@@ -297,7 +322,8 @@ class LLM:
 
     def _post_with_retries(self, body: dict[str, Any], where: dict[str, Any], before: int) -> tuple[Any, int]:
         """POST one chat completion, retrying transport faults (429 with Retry-After, 5xx, timeouts,
-        resets, an answer without choices) with backoff; returns the completion and the requests sent."""
+        resets, an answer without choices, a body that is not a chat completion) with backoff, at
+        most ``max_retries`` times; returns the completion and the requests sent."""
         client = self._client()
         attempts = 0
 
@@ -327,10 +353,15 @@ class LLM:
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
                     self._wait_for_turn()
-                    completion = client.post("/chat/completions", body=body, cast_to=ChatCompletion)
+                    try:
+                        completion = client.post("/chat/completions", body=body, cast_to=ChatCompletion)
+                    except (JSONDecodeError, UnicodeDecodeError) as exc:
+                        self._count(where["stage"], None)
+                        reason = exc.msg if isinstance(exc, JSONDecodeError) else exc.reason
+                        raise _MalformedAnswerError(f"malformed answer from the endpoint: the body is not JSON "
+                                                    f"({reason})") from exc
                     self._count(where["stage"], completion)
-                    if not completion.choices:
-                        raise _NoChoicesError("the endpoint returned no completion choices")
+                    _check_completion(completion)
                     return completion, attempts
         except Exception as exc:  # noqa: BLE001 - every library error becomes a RecoupeError
             total = before + attempts
@@ -385,12 +416,15 @@ def _json_schema_request(response_model: type[T]) -> tuple[type[T], dict[str, An
     (instructor redoes it, schema generation included, on every call). Its schema is also what
     the cache key hashes."""
     prepared, kwargs = handle_response_model(response_model, mode=instructor.Mode.JSON_SCHEMA, messages=[])
-    return prepared, kwargs["response_format"]  # type: ignore[return-value]
+    response_format: dict[str, Any] = kwargs["response_format"]
+    return prepared, response_format
 
 
 def _describe(exc: BaseException | None) -> str:
     if exc is None:
         return "unknown error"
+    if isinstance(exc, _NoChoicesError | _MalformedAnswerError):
+        return str(exc)
     if isinstance(exc, openai.APIStatusError):
         return f"HTTP {exc.status_code} from the model endpoint"
     if isinstance(exc, openai.APITimeoutError):
@@ -398,8 +432,9 @@ def _describe(exc: BaseException | None) -> str:
     if isinstance(exc, openai.APIConnectionError):
         return "could not connect to the model endpoint"
     if isinstance(exc, pydantic.ValidationError):
-        first = exc.errors()[0] if exc.errors() else {}
-        return f"invalid answer ({exc.error_count()} error(s), first: {first.get('msg', '')} at {first.get('loc', '')})"
+        errors = exc.errors()
+        msg, loc = (errors[0]["msg"], errors[0]["loc"]) if errors else ("", ())
+        return f"invalid answer ({exc.error_count()} error(s), first: {msg} at {loc})"
     if isinstance(exc, JSONDecodeError):
         return f"answer is not valid JSON ({exc.msg})"
     text = str(exc).splitlines()[0] if str(exc) else ""
