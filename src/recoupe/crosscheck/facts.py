@@ -15,6 +15,8 @@ from collections.abc import Iterable, Sequence
 from typing import Literal
 
 from ..models import Claim, Fact, FactMember, PairJudgement, Relation, Verdict
+from .features import ClaimFeatures, days_agree
+from .quantities import compare_quantities
 
 __all__ = ["build_facts", "claim_facet"]
 
@@ -45,8 +47,12 @@ def build_facts(
     judgements: Sequence[PairJudgement],
     origins: dict[str, str],
 ) -> list[Fact]:
-    """Group claims into facts: connected components over equivalent, compatible and contradicts
-    judgements; every other claim is a fact of its own.
+    """Group claims into facts; every claim no judgement links is a fact of its own.
+
+    Agreement (equivalent, compatible) never chains: two groups join only when every pair of
+    their members agrees on the facet (no contradiction between them, and their amounts or dates
+    agree by rule), so a group never holds 1 200 and 1 500 through a "plus de 1 000" between them.
+    A contradiction then joins the groups it separates into one conflicting fact.
 
     The reference member is an undisputed one (touched by no contradiction) when there is one, with
     the most equivalent/compatible edges (ties: smallest claim id); it gives the fact its statement and facet; another member's relation is ``contradicts``
@@ -86,9 +92,11 @@ def _cluster(
     origins: dict[str, str],
     primary: dict[str, Facet],
 ) -> list[Fact]:
-    """Connected components of ``claims`` over ``edges`` (one facet), as facts."""
+    """Facts of ``claims`` over ``edges`` (one facet): agreeing groups that agree pairwise, then
+    joined by contradictions."""
     by_id = {c.id: c for c in claims}
     parent = {c.id: c.id for c in claims}
+    members = {c.id: [c.id] for c in claims}
 
     def find(x: str) -> str:
         while parent[x] != x:
@@ -96,11 +104,25 @@ def _cluster(
             x = parent[x]
         return x
 
-    for j in edges:
+    def join(ra: str, rb: str) -> None:
+        # The smaller id becomes the root so that the grouping does not depend on edge order.
+        root, other = min(ra, rb), max(ra, rb)
+        parent[other] = root
+        members[root] += members.pop(other)
+
+    agree = _Agreement(facet, by_id, edges)
+    ordered = sorted(edges, key=lambda j: (_STRENGTH[j.relation], min(j.a, j.b), max(j.a, j.b)))
+    for j in ordered:
+        if j.relation == Relation.contradicts:
+            continue
         ra, rb = find(j.a), find(j.b)
-        if ra != rb:
-            # The smaller id becomes the root so that the grouping does not depend on edge order.
-            parent[max(ra, rb)] = min(ra, rb)
+        if ra != rb and all(agree(x, y) for x in members[ra] for y in members[rb]):
+            join(ra, rb)
+    for j in ordered:
+        if j.relation == Relation.contradicts:
+            ra, rb = find(j.a), find(j.b)
+            if ra != rb:
+                join(ra, rb)
 
     groups: dict[str, list[str]] = defaultdict(list)
     for c in claims:
@@ -113,6 +135,35 @@ def _cluster(
         inner_of[find(j.a)].append(j)
     group = _Group(facet, by_id, edges_of, origins, primary)
     return [group.fact(ids, inner_of[root]) for root, ids in groups.items()]
+
+
+_STRENGTH = {Relation.equivalent: 0, Relation.compatible: 1, Relation.contradicts: 2}
+
+
+class _Agreement:
+    """Whether two claims may sit in one agreeing group: no contradiction between them, and on the
+    quantity or time facet, amounts or dates that agree by rule."""
+
+    def __init__(self, facet: Facet, by_id: dict[str, Claim], edges: Sequence[PairJudgement]) -> None:
+        self.facet, self.by_id = facet, by_id
+        self.judged = {frozenset((j.a, j.b)): j.relation for j in edges}
+        self.features: dict[str, ClaimFeatures] = {}
+
+    def _features(self, cid: str) -> ClaimFeatures:
+        if cid not in self.features:
+            self.features[cid] = ClaimFeatures.of(self.by_id[cid])
+        return self.features[cid]
+
+    def __call__(self, a: str, b: str) -> bool:
+        judged = self.judged.get(frozenset((a, b)))
+        if judged is not None:
+            return judged in (Relation.equivalent, Relation.compatible)
+        if self.facet == "quantity":
+            outcome = compare_quantities(self._features(a), self._features(b))
+            return outcome is not None and outcome[0] in (Relation.equivalent, Relation.compatible)
+        if self.facet == "time":
+            return days_agree(self._features(a), self._features(b))
+        return True
 
 
 class _Group:

@@ -8,6 +8,7 @@ instead of re-parsing a claim for every pair it is in.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -16,12 +17,31 @@ from ..lexicon import fold
 from ..models import Claim
 from ..normalize import find_location
 
-__all__ = ["ClaimFeatures", "Scope", "differs", "same_subject", "scope_differs", "scope_unknown", "subject_key"]
+__all__ = [
+    "ClaimFeatures",
+    "Scope",
+    "days_agree",
+    "differs",
+    "same_subject",
+    "scope_differs",
+    "scope_unknown",
+    "subject_key",
+]
 
 _ALIASES = lexicon.SUBJECT_ALIASES
 _PREDICATES = {
     name: re.compile(lexicon.alternation(fragments), re.I) for name, fragments in lexicon.PREDICATES.items()
 }
+_QUALIFIERS = {
+    name: re.compile(lexicon.alternation(fragments), re.I) for name, fragments in lexicon.QUALIFIERS.items()
+}
+_ROLES = {
+    language.__name__.rsplit(".", 1)[-1]: re.compile(
+        rf"(?<![\w-])(?:{lexicon.alternation(language.ROLES)}){language.ROLE_COMPLEMENT}(?![\w-])", re.I
+    )
+    for language in (lexicon.fr, lexicon.en)
+}
+_WIDE_PLACE = re.compile(rf"\b(?:{lexicon.alternation(lexicon.WIDE_PLACE_WORDS, escape=True)})\b", re.I)
 _ENTITY = re.compile(r"\b[A-ZÉÈÎ][\w’'&-]*[\w]")
 _SUBJECT_WORD = re.compile(r"[\w.'-]+")
 
@@ -79,6 +99,42 @@ def _entities(claim: Claim, subject: str | None) -> frozenset[str]:
     return frozenset(found)
 
 
+_JOINER = re.compile(lexicon.alternation(lexicon.SUBJECT_JOINERS))
+_LEADING_DETERMINER = re.compile(r"^(?:l'|la |le |les |the )")
+
+
+def _subject_parts(subject: str | None) -> frozenset[str]:
+    if not subject:
+        return frozenset()
+    parts = {_LEADING_DETERMINER.sub("", p.strip(" .;:")) for p in _JOINER.split(subject)}
+    return frozenset(_ALIASES.get(p, p) for p in parts if len(p) >= 2)
+
+
+def _roles(claim: Claim) -> frozenset[str]:
+    """Roles and titles stated by the claim's quote, each tagged with its language ("fr:maire")."""
+    text = fold(claim.quote or claim.text)
+    return frozenset(
+        f"{code}:{' '.join(m.group().split())}" for code, pattern in _ROLES.items() for m in pattern.finditer(text)
+        if m.group().strip()
+    )
+
+
+def _place_name(claim: Claim) -> tuple[str | None, bool]:
+    """The place as written (folded) and whether it is a wide area (a region, a country)."""
+    place = claim.location or find_location(claim.quote) or find_location(claim.text)
+    if not place:
+        return None, False
+    key = fold(place).strip()
+    wide = bool(_WIDE_PLACE.search(key)) or key in set(lexicon.PLACE_COUNTRY.values()) or (
+        key in lexicon.PLACE_COUNTRY and lexicon.PLACE_COUNTRY[key] != key and key in _REGIONS)
+    return key, wide
+
+
+#: Gazetteer entries that are regions, not towns.
+_REGIONS = frozenset({"grand est", "alsace", "auvergne-rhône-alpes", "île-de-france", "ile-de-france", "hexagone",
+                      "l'hexagone", "région parisienne", "paris region"})
+
+
 @dataclass(frozen=True, eq=False)
 class ClaimFeatures:
     """One claim's features for pairing and comparison (see the module docstring)."""
@@ -102,6 +158,24 @@ class ClaimFeatures:
     entities: frozenset[str]
     #: the claim text, folded
     folded: str
+    #: words that make its number another figure ("indirect", "additional", "earlier", "total")
+    qualifiers: frozenset[str] = frozenset()
+    #: roles and titles it states ("ministre de l'industrie")
+    roles: frozenset[str] = frozenset()
+    #: the place as written (folded), and whether that place is a wide area
+    place_name: str | None = None
+    wide_place: bool = False
+    #: the single day it names, when its time resolves to one ("dimanche", "hier", "12 mai")
+    day: dt.date | None = None
+    #: the one year its period lies in, when it names a year or a date range inside one
+    year: int | None = None
+    #: the subjects it names when its subject joins several ("Microsoft et Amazon")
+    subject_parts: frozenset[str] = frozenset()
+
+    @property
+    def events(self) -> frozenset[str]:
+        """The dated events it is about (production, opening, works)."""
+        return self.predicates & lexicon.EVENT_PREDICATES
 
     @classmethod
     def of(cls, claim: Claim) -> ClaimFeatures:
@@ -111,6 +185,10 @@ class ClaimFeatures:
             frozenset(_ALIASES.get(w, w) for w in _SUBJECT_WORD.findall(subject)) if subject else frozenset()
         )
         t = claim.time
+        place_name, wide = _place_name(claim)
+        day = t.start if t is not None and t.start is not None and t.start == t.end else None
+        year = t.start.year if t is not None and t.start and t.end and t.start.year == t.end.year else None
+        evidence = fold(f"{claim.text} {claim.quote}")
         return cls(
             claim=claim,
             subject=subject,
@@ -122,6 +200,13 @@ class ClaimFeatures:
             weekday=t.weekday if t is not None else None,
             entities=_entities(claim, subject),
             folded=fold(claim.text),
+            qualifiers=frozenset(name for name, pattern in _QUALIFIERS.items() if pattern.search(evidence)),
+            roles=_roles(claim),
+            place_name=place_name,
+            wide_place=wide,
+            day=day,
+            year=year,
+            subject_parts=_subject_parts(subject),
         )
 
     @property
@@ -143,6 +228,10 @@ def same_subject(a: ClaimFeatures, b: ClaimFeatures) -> bool | None:
         return None
     if ka == kb or _contains_words(ka, kb) or _contains_words(kb, ka):
         return True
+    if len(a.subject_parts) > 1 or len(b.subject_parts) > 1:  # "Microsoft et Amazon" vs "Amazon"
+        if any(x == y or _contains_words(x, y) or _contains_words(y, x)
+               for x in a.subject_parts for y in b.subject_parts):
+            return True
     # "Amazon Web Services (AWS)" vs "Amazon": compare aliases of the words too.
     return kb in a.subject_words or ka in b.subject_words
 
@@ -163,6 +252,19 @@ def scope_differs(a: ClaimFeatures, b: ClaimFeatures) -> str | None:
     if differs(a.period, b.period):
         return "period"
     return None
+
+
+def days_agree(a: ClaimFeatures, b: ClaimFeatures) -> bool:
+    """Whether two claims' days or dates agree (True when either states none)."""
+    if a.day is not None and b.day is not None:
+        return a.day == b.day
+    if a.weekday is not None and b.weekday is not None:
+        return a.weekday == b.weekday
+    ta, tb = a.claim.time, b.claim.time
+    if ta is None or tb is None or None in (ta.start, ta.end, tb.start, tb.end):
+        return True
+    assert ta.start and ta.end and tb.start and tb.end
+    return ta.start <= tb.end and tb.start <= ta.end
 
 
 def scope_unknown(a: ClaimFeatures, b: ClaimFeatures) -> str | None:

@@ -40,6 +40,13 @@ _RELAY = re.compile(rf"(?i:{_RELAY_CUES})\s+{_ARTICLE}{_NAME}")
 _WIRE_TAG = re.compile(rf"\((?P<who>{_AGENCY_ALTERNATION})\)", re.I)
 _WIRE_LINE = re.compile(rf"^\s*\((?P<who>{_AGENCY_ALTERNATION})\)\s*[-–—]?\s*$", re.I | re.M)
 _LEADING_DETERMINER = re.compile(rf"^(?:{_DETERMINER})", re.I)
+# "AFP reported", "l'AFP précise": the agency named before its verb.
+_SOURCE_AFTER = re.compile(rf"\b(?P<who>{_AGENCY_ALTERNATION})\s+(?:{lexicon.alternation(lexicon.SOURCE_AFTER)})\b", re.I)
+# A credit line for the whole article: "(avec AFP)", "This article is based on an AFP dispatch".
+_ARTICLE_CREDIT = re.compile(
+    "|".join(f"(?:{c.replace('{who}', f'(?P<who{n}>{_AGENCY_ALTERNATION})')})" for n, c in enumerate(lexicon.ARTICLE_CREDITS)),
+    re.I,
+)
 #: A wire tag this close to the start of the text is an article-level dateline.
 _DATELINE_CHARS = 300
 _SENTENCE_END = re.compile(r"[.!?…]\s|\n")
@@ -66,7 +73,8 @@ def agency(name: str | None) -> str | None:
 
 def article_origin(article: Article) -> str:
     """The article-level origin: a wire tag alone on a line ("(AFP)") or near the start of the
-    text ("(AOF) - ..."), else ``article:<id>``.
+    text ("(AOF) - ..."), or a credit line for the whole text ("(avec AFP)", "based on an AFP
+    dispatch"), else ``article:<id>``.
 
     >>> article_origin(Article(id="a1", text="PARIS (AFP) - Microsoft..."))
     'AFP'
@@ -76,6 +84,9 @@ def article_origin(article: Article) -> str:
         m = _WIRE_TAG.search(article.text[:_DATELINE_CHARS])
     if m is not None:
         return canonical_source(m.group("who"))
+    credit = _ARTICLE_CREDIT.search(article.text)
+    if credit is not None:
+        return canonical_source(next(v for v in credit.groupdict().values() if v))
     return f"article:{article.id}"
 
 
@@ -103,6 +114,7 @@ def _sentence_attribution(claim: Claim, text: str) -> str | None:
     candidates = [(m.start(), m.end(), m.group("who")) for m in _ATTRIBUTION.finditer(window) if agency(m.group("who"))]
     candidates += [(m.start(), m.end(), m.group("who")) for m in _RELAY.finditer(window) if agency(m.group("who"))]
     candidates += [(m.start(), m.end(), m.group("who")) for m in _WIRE_TAG.finditer(window)]
+    candidates += [(m.start(), m.end(), m.group("who")) for m in _SOURCE_AFTER.finditer(window)]
     for m_start, m_end, who in candidates:
         distance = 0 if m_start < q_end and m_end > q_start else min(abs(m_start - q_end), abs(q_start - m_end))
         if best is None or distance < best[0]:

@@ -17,6 +17,7 @@ import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from ..models import Claim, Quantity
+from .embeddings import embed
 from .features import ClaimFeatures
 from .quantities import EUR_USD_MID
 
@@ -39,6 +40,9 @@ LEXICAL_THRESHOLD = 70
 MAX_LEXICAL_BLOCK = 400
 #: Candidate partners kept per claim (the most similar ones): bounds pairs at n * MAX_PARTNERS.
 MAX_PARTNERS = 12
+#: Two claims whose multilingual sentence embeddings have at least this cosine are candidates.
+SEMANTIC_THRESHOLD = 0.80
+_EMBEDDING_BLOCK = 1024
 
 IntArray = npt.NDArray[np.int64]
 _Keep = Callable[[IntArray, IntArray], None]
@@ -93,8 +97,10 @@ def candidate_indexes(features: Sequence[ClaimFeatures]) -> list[tuple[int, int]
 
     _by_amount(features, keep)
     _by_date(features, keep)
+    _by_subject(features, keep)
     folded = [f.folded for f in features]
     _by_wording(features, folded, keep)
+    _by_meaning(features, keep)
     pair_codes = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
     return _best_partners(pair_codes // n, pair_codes % n, folded)
 
@@ -131,6 +137,34 @@ def _by_date(features: Sequence[ClaimFeatures], keep: _Keep) -> None:
             left, right = np.triu_indices(len(members), k=1)
             m = np.array(members, dtype=np.int64)
             keep(m[left], m[right])
+
+
+def _by_subject(features: Sequence[ClaimFeatures], keep: _Keep) -> None:
+    """(d) claims about the same subject that state a role or where a site is: the rules compare
+    those without numbers or dates."""
+    by_subject: dict[str, list[int]] = defaultdict(list)
+    for i, f in enumerate(features):
+        if f.roles or ("site" in f.predicates and f.place_name):
+            for key in f.subject_parts or ({f.subject} if f.subject else set()):
+                by_subject[key].append(i)
+    for members in by_subject.values():
+        if 1 < len(members) <= MAX_LEXICAL_BLOCK:
+            left, right = np.triu_indices(len(members), k=1)
+            m = np.array(members, dtype=np.int64)
+            keep(m[left], m[right])
+
+
+def _by_meaning(features: Sequence[ClaimFeatures], keep: _Keep) -> None:
+    """(e) claims whose sentence embeddings are close (multilingual: a French and an English claim
+    of the same fact), found row block by row block. Embeddings only propose pairs; the rules and
+    the model decide."""
+    vectors = embed([f.claim.text for f in features])
+    if vectors is None:
+        return
+    for start in range(0, len(features), _EMBEDDING_BLOCK):
+        block = vectors[start : start + _EMBEDDING_BLOCK] @ vectors.T
+        rows, cols = np.nonzero(block >= SEMANTIC_THRESHOLD)
+        keep(rows.astype(np.int64) + start, cols.astype(np.int64))
 
 
 def _by_wording(features: Sequence[ClaimFeatures], folded: list[str], keep: _Keep) -> None:

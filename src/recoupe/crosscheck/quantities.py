@@ -102,6 +102,10 @@ def _compare_values(qa: Quantity, qb: Quantity, a: ClaimFeatures, b: ClaimFeatur
             return Relation.compatible, "One amount is the other rounded."
         if Bound.about in (qa.bound, qb.bound):
             return Relation.compatible, "The amounts agree within the stated approximation."
+    if qa.bound == Bound.exact and qb.bound == Bound.exact and not converted:
+        # Two exact figures that differ beyond rounding ("1 200" and "1 500 emplois"): the same
+        # thing counted differently, unless they count different things or scopes.
+        return _far_apart(a, b)
     lo_a, hi_a = _interval(va, qa.bound)
     lo_b, hi_b = _interval(vb, qb.bound)
     overlap = lo_a <= hi_b and lo_b <= hi_a

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from rapidfuzz import fuzz
+
 from .. import lexicon
 from ..models import Claim, PairJudgement, Relation
 from .features import ClaimFeatures, same_subject
@@ -46,7 +48,11 @@ def compare_features(fa: ClaimFeatures, fb: ClaimFeatures) -> PairJudgement | No
     if same is None:
         return None  # without a subject on both sides no rule is safe
 
-    outcome = compare_quantities(fa, fb) if a.quantity is not None and b.quantity is not None else None
+    both_amounts = a.quantity is not None and b.quantity is not None
+    if both_amounts and fa.qualifiers != fb.qualifiers:
+        differ = ", ".join(sorted(fa.qualifiers ^ fb.qualifiers))
+        return judged(Relation.unrelated, f"One figure is qualified and the other not ({differ}): two different figures.")
+    outcome = compare_quantities(fa, fb) if both_amounts else None
     if outcome is not None and outcome[0] == Relation.unrelated:
         return judged(*outcome)
     if outcome is not None:
@@ -61,7 +67,78 @@ def compare_features(fa: ClaimFeatures, fb: ClaimFeatures) -> PairJudgement | No
         return judged(*by_day, "time")
     if outcome is not None:
         return judged(*outcome, "quantity")
+    if not both_amounts:
+        by_year = _compare_years(fa, fb)
+        if by_year is not None:
+            return judged(*by_year, "time")
+        for rule in (_compare_places, _compare_roles, _near_copy):
+            found = rule(fa, fb)
+            if found is not None:
+                return judged(*found, "statement")
     return None
+
+
+def _compare_years(fa: ClaimFeatures, fb: ClaimFeatures) -> Outcome:
+    """The year something happens ("la production démarrera en 2027" vs "production in 2028"), for
+    claims that share what happens (production, opening, works...)."""
+    if fa.year is None or fb.year is None or fa.weekday is not None or fb.weekday is not None:
+        return None
+    shared = fa.events
+    if not shared or fa.events != fb.events or fa.qualifiers != fb.qualifiers:
+        return None
+    what = ", ".join(sorted(shared))
+    if fa.year != fb.year:
+        return Relation.contradicts, f"Same subject, same event ({what}), different years ({fa.year} vs {fb.year})."
+    return Relation.equivalent, f"Same subject, same event ({what}), same year ({fa.year})."
+
+
+def _compare_places(fa: ClaimFeatures, fb: ClaimFeatures) -> Outcome:
+    """Where a site is: two different towns contradict; a town against a wide area cannot be told."""
+    if "site" not in fa.purposes & fb.purposes or not fa.place_name or not fb.place_name:
+        return None
+    if fa.wide_place or fb.wide_place or fa.place_name == fb.place_name:
+        return None
+    if fa.place_name in fb.place_name or fb.place_name in fa.place_name:
+        return None
+    return Relation.contradicts, f"Same subject's site placed in two different towns ({fa.place_name} vs {fb.place_name})."
+
+
+def _compare_roles(fa: ClaimFeatures, fb: ClaimFeatures) -> Outcome:
+    """A person's role or title, compared within one language ("ministre de l'industrie" vs
+    "ministre de l'économie"); one role inside the other ("président" in "vice-président et
+    président") agrees."""
+    for code in ("fr", "en"):
+        ra = {r.split(":", 1)[1] for r in fa.roles if r.startswith(code + ":")}
+        rb = {r.split(":", 1)[1] for r in fb.roles if r.startswith(code + ":")}
+        if not ra or not rb:
+            continue
+        if any(_same_role(x, y) for x in ra for y in rb):
+            return Relation.compatible, f"The same role or title ({', '.join(sorted(ra & rb) or sorted(ra))})."
+        return Relation.contradicts, f"Different roles or titles ({', '.join(sorted(ra))} vs {', '.join(sorted(rb))})."
+    return None
+
+
+def _same_role(x: str, y: str) -> bool:
+    """One role inside the other, or the same role word whose complement names the organisation
+    generically on one side ("président du club" and "président du lrfc")."""
+    if x in y or y in x:
+        return True
+    hx, hy = x.split()[0], y.split()[0]
+    generic = lexicon.GENERIC_ORGANISATIONS
+    return hx == hy and (x.split()[-1] in generic or y.split()[-1] in generic)
+
+
+#: Two claims without numbers or dates whose folded texts score at least this (token_set_ratio)
+#: state the same thing in nearly the same words.
+NEAR_COPY = 92
+
+
+def _near_copy(fa: ClaimFeatures, fb: ClaimFeatures) -> Outcome:
+    if fa.dated or fb.dated or fa.claim.quantity is not None or fb.claim.quantity is not None:
+        return None
+    if fuzz.token_set_ratio(fa.folded, fb.folded) < NEAR_COPY:
+        return None
+    return Relation.equivalent, "The same statement in nearly the same words."
 
 
 def _compare_days(fa: ClaimFeatures, fb: ClaimFeatures, amounts: Outcome) -> Outcome:
@@ -73,6 +150,8 @@ def _compare_days(fa: ClaimFeatures, fb: ClaimFeatures, amounts: Outcome) -> Out
         return None
     if amounts is None and not fa.predicates & fb.predicates:
         return None
+    if fa.day is not None and fb.day is not None and fa.day != fb.day and wa == wb:
+        return Relation.contradicts, f"Same subject's announcement dated on different days ({fa.day} vs {fb.day})."
     if wa != wb:
         return (
             Relation.contradicts,

@@ -13,15 +13,40 @@ from collections.abc import Iterator
 from ..llm.concurrency import run_concurrently
 from ..llm.model import Model
 from ..llm.prompts import load_prompt
-from ..models import Extraction, PairingStats, PairJudgement, Report
+from ..models import Article, Claim, Extraction, PairingStats, PairJudgement, Report
 from .adjudicate import ADJUDICATE_PROMPT, adjudicate_pair
 from .facts import build_facts
 from .features import ClaimFeatures, same_subject
 from .origins import claim_origin
 from .pairing import all_pairs_count, candidate_indexes
 from .rules import compare_features, with_amounts
+from .syndication import copied_sentences
 
 __all__ = ["crosscheck"]
+
+
+def _origins(claims: list[Claim], article_of: dict[str, Article]) -> dict[str, str]:
+    """Each claim's independent origin; a claim in a sentence copied from another article without
+    credit takes the origin of the sentence it copies."""
+    copied = {}
+    for c in copied_sentences(list(article_of.values())):
+        copied.setdefault(c.article, []).append(c)
+    origins = {}
+    for claim in claims:
+        article = article_of.get(claim.article_id)
+        if article is None:
+            origins[claim.id] = f"article:{claim.article_id}"
+            continue
+        origins[claim.id] = claim_origin(claim, article)
+        if claim.span is None:
+            continue
+        for c in copied.get(article.id, []):
+            if c.span.start <= claim.span.start < c.span.end and c.source in article_of:
+                source = article_of[c.source]
+                at_source = claim.model_copy(update={"span": c.source_span, "quote": c.source_span.slice(source.text)})
+                origins[claim.id] = claim_origin(at_source, source)
+                break
+    return origins
 
 
 def crosscheck(
@@ -50,10 +75,7 @@ def crosscheck(
     articles = extraction.articles
     claims = [c for ac in articles for c in ac.claims]
     article_of = {ac.article.id: ac.article for ac in articles}
-    origins = {
-        c.id: claim_origin(c, article_of[c.article_id]) if c.article_id in article_of else f"article:{c.article_id}"
-        for c in claims
-    }
+    origins = _origins(claims, article_of)
     features = [ClaimFeatures.of(c) for c in claims]
     pairs = candidate_indexes(features)
     stats = PairingStats(claims=len(claims), all_pairs=all_pairs_count(claims), candidate_pairs=len(pairs))

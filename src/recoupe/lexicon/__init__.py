@@ -26,6 +26,7 @@ from .sources import (
 )
 
 __all__ = [
+    "ARTICLE_CREDITS",
     "BOILERPLATE",
     "BOUND_PATTERNS",
     "CLAIMANT_CUES",
@@ -33,6 +34,8 @@ __all__ = [
     "DETERMINERS",
     "ENGLISH_WEEKDAY_NAMES",
     "ENTITY_STOPWORDS",
+    "EVENT_PREDICATES",
+    "GENERIC_ORGANISATIONS",
     "FRENCH_MONTHS",
     "MONTHS",
     "NEWS_ORGANISATIONS",
@@ -42,11 +45,17 @@ __all__ = [
     "PLACE_PREPOSITIONS",
     "PLAN_PATTERNS",
     "PREDICATES",
+    "QUALIFIERS",
+    "ROLES",
+    "ROLE_COMPLEMENTS",
+    "SOURCE_AFTER",
+    "WIDE_PLACE_WORDS",
     "QUARTERS",
     "RELAY_CUES",
     "SCALES",
     "SOURCE_CUES",
     "SUBJECT_ALIASES",
+    "SUBJECT_JOINERS",
     "SUBJECT_STOPWORDS",
     "TARGET_PATTERNS",
     "TYPOGRAPHY",
@@ -87,6 +96,17 @@ ENTITY_STOPWORDS: frozenset[str] = fr.ENTITY_STOPWORDS | en.ENTITY_STOPWORDS
 SUBJECT_STOPWORDS: frozenset[str] = fr.SUBJECT_STOPWORDS | en.SUBJECT_STOPWORDS
 PREDICATES: dict[str, list[str]] = {name: fr.PREDICATES[name] + en.PREDICATES[name] for name in fr.PREDICATES}
 BOILERPLATE: list[str] = fr.BOILERPLATE + en.BOILERPLATE
+SOURCE_AFTER: list[str] = fr.SOURCE_AFTER + en.SOURCE_AFTER
+ARTICLE_CREDITS: list[str] = fr.ARTICLE_CREDITS + en.ARTICLE_CREDITS
+QUALIFIERS: dict[str, list[str]] = {name: fr.QUALIFIERS[name] + en.QUALIFIERS[name] for name in fr.QUALIFIERS}
+ROLES: list[str] = fr.ROLES + en.ROLES
+ROLE_COMPLEMENTS: list[str] = [fr.ROLE_COMPLEMENT, en.ROLE_COMPLEMENT]
+WIDE_PLACE_WORDS: list[str] = fr.WIDE_PLACE_WORDS + en.WIDE_PLACE_WORDS
+GENERIC_ORGANISATIONS: frozenset[str] = frozenset(fr.GENERIC_ORGANISATIONS + en.GENERIC_ORGANISATIONS)
+#: Predicates that name an event with a date of its own (a year of production or opening).
+EVENT_PREDICATES: frozenset[str] = frozenset({"production", "opening", "works"})
+#: Words that join two subjects ("Microsoft et Amazon", "LRFC and the city").
+SUBJECT_JOINERS: list[str] = [r"\s+et\s+", r"\s+and\s+", r"\s*,\s*", r"\s*&\s*"]
 
 
 def alternation(fragments: list[str] | tuple[str, ...], *, escape: bool = False) -> str:

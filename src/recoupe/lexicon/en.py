@@ -36,7 +36,11 @@ PLAN_PATTERNS: list[str] = ["will", "plans?", r"pledg\w*", r"commit\w*", r"annou
 PLACE_PREPOSITIONS: list[str] = ["in"]
 PLACE_PHRASES: list[str] = ["Paris region"]
 
-SOURCE_CUES: list[str] = [r"according\s+to", r"reported\s+by", r"cited\s+by"]
+SOURCE_CUES: list[str] = [r"according\s+to", r"reported\s+by", r"cited\s+by", r"quoted\s+by", r"interviewed\s+by",
+                          r"speaking\s+to", r"told\s+by"]
+SOURCE_AFTER: list[str] = [r"reported", r"reports", r"said", r"says", r"wrote"]
+ARTICLE_CREDITS: list[str] = [r"based\s+on\s+(?:an?|the)\s+{who}\s+(?:dispatch|report|story|wire)", r"\(\s*with\s+{who}\s*\)",
+                              r"(?:additional\s+)?reporting\s+by\s+{who}", r"source\s*:\s*{who}"]
 RELAY_CUES: list[str] = [r"told"]
 CLAIMANT_CUES: list[str] = [r"according to", r"reported by", r"said"]
 DETERMINERS: list[str] = ["the"]
@@ -46,6 +50,27 @@ FUNCTION_WORDS: frozenset[str] = frozenset({"the", "a", "an", "it", "this", "tha
 ENTITY_STOPWORDS: frozenset[str] = FUNCTION_WORDS | set(WEEKDAYS) | {"by", "ai"}
 SUBJECT_STOPWORDS: frozenset[str] = FUNCTION_WORDS | {"for", "its", "their"}
 
+QUALIFIERS: dict[str, list[str]] = {
+    "indirect": [r"\bindirect\b", r"\binduced\b"],
+    "additional": [r"\badditional\b", r"\bextra\b", r"\bfurther\b", r"\bother\b"],
+    "earlier": [r"\balready\b", r"\brecently\b", r"\bpreviously\b", r"\bearlier\b", r"\blast year\b"],
+    "total": [r"\bin total\b", r"\ba total of\b", r"\bcombined\b"],
+    "remaining": [r"\bremaining\b", r"\bthe rest\b", r"\bbalance\b"],
+    "current": [r"\bcurrently\b", r"\btoday\b", r"\bcurrent\b", r"\bat present\b"],
+    "public": [r"\bpublic\b"],
+    "private": [r"\bprivate\b"],
+}
+GENERIC_ORGANISATIONS: list[str] = ["club", "group", "company", "firm", "carmaker", "maker", "city", "region",
+                                    "government", "agency", "practice"]
+ROLES: list[str] = [
+    r"(?:prime\s+|deputy\s+)?minister(?:\s+(?:of|for)\s+[\w'’-]+)?", r"[\w-]+\s+minister", r"(?:vice-)?president",
+    r"chief\s+executive(?:\s+officer)?|ceo|managing\s+director", r"(?:deputy\s+)?mayor(?:\s+for\s+[\w'’-]+)?",
+    r"chair(?:man|woman)?", r"architects?",
+]
+ROLE_COMPLEMENT = r"(?:\s+(?:of|for|in\s+charge\s+of)\s+(?:the\s+)?[\w'’-]+)?"
+WIDE_PLACE_WORDS: list[str] = ["region", "metropolitan", "metropolis", "area", "county", "department", "province",
+                               "country", "north", "south", "east", "west", "coast"]
+
 PREDICATES: dict[str, list[str]] = {
     "invest": ["fund", "capex", "pledg", "commit"],
     "jobs": [r"\bjobs?\b", "hire", "hiring"],
@@ -53,6 +78,12 @@ PREDICATES: dict[str, list[str]] = {
     "staff": ["employees", "workforce", "headcount"],
     "training": [r"\btrain(?:ing|s)?\b", r"\bskills?\b"],
     "announce": ["announc", "unveil", "pledg"],
+    "production": [r"\bproduc", r"\bmanufactur"],
+    "opening": [r"\bopen", "inaugurat", r"\bdeliver", "reopen", "complet", "commission"],
+    "works": ["construction work", r"\bworks\b", "groundbreaking", "building site"],
+    "site": [r"\bsite\b", r"\bplant\b", r"\bfactory\b", "located", r"\bbuilt\b", r"\bstadium\b", r"\bbased in\b"],
+    "capacity": ["capacity", r"\bseats?\b", "gwh", r"\bmw\b"],
+    "cost": [r"\bcosts?\b", r"\bbudget", "price tag", r"\bbill\b"],
 }
 
 BOILERPLATE: list[str] = [

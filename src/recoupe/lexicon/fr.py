@@ -66,11 +66,18 @@ PLACE_PHRASES: list[str] = ["région parisienne"]
 
 #: Regex fragments: cue words before a news organisation that is the source of a claim ("selon
 #: Reuters", "d'après l'AFP", "écrit Bloomberg").
-SOURCE_CUES: list[str] = [r"selon", r"d['’]après", r"écrit", r"rapporte", r"cité\s+par"]
+SOURCE_CUES: list[str] = [r"selon", r"d['’]après", r"écrit", r"rapporte", r"citée?s?\s+par", r"interrogée?s?\s+par",
+                          r"a\s+indiqué\s+à", r"a\s+précisé\s+à"]
 #: Weaker cues, counted only before a news agency ("(via Reuters)", "a déclaré à l'AFP").
 RELAY_CUES: list[str] = [r"via", r"déclaré\s+à", r"confié\s+à"]
 #: Cues before the claimant of a statement, agency or not (case-sensitive, literal spaces).
 CLAIMANT_CUES: list[str] = [r"selon", r"d['’]après", r"via", r"écrit", r"rapporte"]
+#: Regex fragments after a news organisation that make it the source ("l'AFP rapporte").
+SOURCE_AFTER: list[str] = [r"rapporte", r"a\s+rapporté", r"indique", r"précise"]
+#: Regex fragments of an article-level credit line naming the agency the whole text comes from;
+#: ``{who}`` stands for the agency ("(avec AFP)", "d'après une dépêche de l'AFP").
+ARTICLE_CREDITS: list[str] = [r"\(\s*avec\s+(?:l['’])?{who}\s*\)", r"(?:d['’]après|selon)\s+une\s+dépêche\s+(?:de\s+)?(?:l['’])?{who}",
+                              r"source\s*:\s*(?:l['’])?{who}"]
 #: Articles that may precede a name ("l'AFP", "la Commission").
 DETERMINERS: list[str] = ["l'", "la", "le", "les"]
 
@@ -96,8 +103,38 @@ PREDICATES: dict[str, list[str]] = {
     "staff": ["employés", "salariés", "effectif"],
     "training": [r"\bformer\b", r"\bformera\b", "formation", "compétences"],
     "announce": ["annonc", "dévoil", "s'engag", "engagement", "promet", "confirm"],
+    "production": ["production", r"\bprodui", "fabrication", r"\bfabriqu"],
+    "opening": [r"\bouvr", "ouverture", "inaugur", r"\blivr", "réouvert", "mise en service", "achèvement", r"\bachev"],
+    "works": ["travaux", "chantier", "première pierre"],
+    "site": [r"\bsite\b", "implant", r"\busine", "installé", "construit", "gigafactory", r"\bstade\b", r"\bsitué", "localis"],
+    "capacity": ["capacité", r"\bplaces\b", r"\bsièges\b", "gwh", r"\bmw\b"],
+    "cost": [r"\bcoût", r"\bcoûte", "budget", r"\bmontant\b", r"\bfacture\b"],
 }
 
+#: Regex fragments: words that make a number a different figure from an unqualified one.
+QUALIFIERS: dict[str, list[str]] = {
+    "indirect": [r"\bindirects?\b", r"\binduits?\b"],
+    "additional": [r"supplémentaires?", r"\ben plus\b", r"additionnel", r"\bautres?\b"],
+    "earlier": [r"\bdéjà\b", r"\brécemment\b", r"précédemment", r"auparavant", r"l['’]an dernier", r"l['’]année dernière"],
+    "total": [r"\bau total\b", r"\ben tout\b", r"\bcumulé"],
+    "remaining": [r"\brestants?\b", r"\ble reste\b", r"\bcomplément\b"],
+    "current": [r"\baujourd['’]hui\b", r"\bactuellement\b", r"\bactuelle?s?\b"],
+    "public": [r"\bpublics?\b", r"\bpubliques?\b"],
+    "private": [r"\bprivés?\b", r"\bprivées?\b"],
+}
+#: Nouns that name an organisation generically ("président du club"): they match any name.
+GENERIC_ORGANISATIONS: list[str] = ["club", "groupe", "entreprise", "société", "firme", "compagnie", "constructeur",
+                                    "fabricant", "ville", "région", "métropole", "gouvernement", "agence", "cabinet"]
+#: Regex fragments: a role or title held by a person ("ministre de l'Industrie").
+ROLES: list[str] = [
+    r"(?:premier|première|vice-)?\s*ministre(?:\s+délégué(?:e)?)?", r"secrétaire\s+d['’]État", r"(?:vice-)?président(?:e)?",
+    r"directeur\s+général|directrice\s+générale|pdg|p-dg", r"(?:premier|première)?\s*adjoint(?:e)?", r"maire",
+    r"(?:architecte|cabinet\s+d['’]architectes)",
+]
+ROLE_COMPLEMENT = r"(?:\s+(?:de\s+la|de\s+l['’]|de|du|des|aux|à\s+la|au|chargée?\s+de(?:\s+la|\s+l['’])?)\s*[\w'’-]+)?"
+#: Words that make a place a wide area (a region, a metropolis) rather than a town.
+WIDE_PLACE_WORDS: list[str] = ["région", "métropole", "agglomération", "département", "territoire", "bassin", "pays",
+                               "hexagone", "littoral", "nord", "sud", "est", "ouest"]
 #: Site furniture and links that are never claims (a line starting with one of these).
 BOILERPLATE: list[str] = [
     "laisser un commentaire", "votre adresse e-mail", "les champs obligatoires", "en savoir plus",

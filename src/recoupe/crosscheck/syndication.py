@@ -1,0 +1,130 @@
+"""Syndicated copy: an article that reproduces another's sentences without naming it shares that
+article's origin for what it copied.
+
+Sentences are compared through word shingles (five folded words in a row), indexed once, so that
+only sentences sharing several shingles are ever compared; a pair is a copy when rapidfuzz's
+``ratio`` of the folded sentences is at least :data:`COPY_RATIO`. An article that copies at least
+:data:`MIN_COPIED` sentences of another is its copy for those sentences; of two articles that
+share sentences, the copy is the one whose text the shared sentences make up the larger share of
+(ties: the later published, then the later id).
+
+>>> from recoupe.models import Article
+>>> wire = Article(id="w", text="Acme will build a plant in Lyon, creating 500 jobs by 2028. "
+...                            "The plant will make batteries for electric cars sold in Europe.")
+>>> copy = Article(id="c", text="Acme will build a plant in Lyon, creating 500 jobs by 2028! "
+...                            "The plant will make batteries for electric cars sold in Europe. Other news.")
+>>> [(c.article, c.source) for c in copied_sentences([wire, copy])][:1]
+[('c', 'w')]
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from ..chunking import split_sentences
+from ..lexicon import fold
+from ..models import Article, Span
+
+__all__ = ["COPY_RATIO", "MIN_COPIED", "Copied", "copied_sentences"]
+
+#: Least rapidfuzz ratio (0-100) of two folded sentences for one to be a copy of the other.
+COPY_RATIO = 90
+#: Sentences an article must share with another to be its copy (one shared phrase is a quote).
+MIN_COPIED = 2
+#: Shorter sentences are not compared (headlines, datelines, "(AFP)").
+MIN_LETTERS = 40
+SHINGLE = 5
+MIN_SHARED_SHINGLES = 3
+#: A shingle found in more sentences than this is boilerplate, not evidence of copying.
+MAX_SHINGLE_POSTINGS = 50
+
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Copied:
+    """A sentence of ``article`` (at ``span``) copied from the sentence at ``source_span`` of
+    ``source``."""
+
+    article: str
+    span: Span
+    source: str
+    source_span: Span
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    article: int
+    span: Span
+    folded: str
+
+
+def _shingles(folded: str) -> set[tuple[str, ...]]:
+    words = _WORD.findall(folded)
+    return {tuple(words[i : i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)}
+
+
+def _sentences(articles: Sequence[Article]) -> list[_Sentence]:
+    out = []
+    for n, article in enumerate(articles):
+        for s in split_sentences(article.text, article.lang):
+            if sum(ch.isalpha() for ch in s.text) >= MIN_LETTERS:
+                out.append(_Sentence(n, s.span, fold(s.text)))
+    return out
+
+
+def _copy_pairs(sentences: list[_Sentence]) -> list[tuple[int, int]]:
+    """Pairs of sentence indexes (of different articles) that are copies of each other."""
+    index: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    shingles = [_shingles(s.folded) for s in sentences]
+    for i, found in enumerate(shingles):
+        for shingle in found:
+            index[shingle].append(i)
+    shared: dict[tuple[int, int], int] = defaultdict(int)
+    for postings in index.values():
+        if len(postings) > MAX_SHINGLE_POSTINGS:
+            continue
+        for x in range(len(postings)):
+            for y in range(x + 1, len(postings)):
+                i, j = postings[x], postings[y]
+                if sentences[i].article != sentences[j].article:
+                    shared[(i, j)] += 1
+    return sorted(
+        (i, j) for (i, j), count in shared.items()
+        if count >= MIN_SHARED_SHINGLES and fuzz.ratio(sentences[i].folded, sentences[j].folded) >= COPY_RATIO
+    )
+
+
+def copied_sentences(articles: Sequence[Article]) -> list[Copied]:
+    """Every sentence that an article copies from another, with where it comes from."""
+    sentences = _sentences(articles)
+    by_articles: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
+    for i, j in _copy_pairs(sentences):
+        a, b = sentences[i].article, sentences[j].article
+        key = (min(a, b), max(a, b))
+        by_articles[key].append((i, j) if a == key[0] else (j, i))
+    out: list[Copied] = []
+    for (a, b), pairs in sorted(by_articles.items()):
+        if len({p[0] for p in pairs}) < MIN_COPIED:
+            continue
+        copy_is_b = _copy_is_second(articles[a], articles[b], len(pairs))
+        for i, j in pairs:
+            src, dst = (sentences[i], sentences[j]) if copy_is_b else (sentences[j], sentences[i])
+            out.append(Copied(articles[dst.article].id, dst.span, articles[src.article].id, src.span))
+    return out
+
+
+def _copy_is_second(first: Article, second: Article, shared: int) -> bool:
+    """Which of two articles that share ``shared`` sentences is the copy."""
+    share_first = shared / max(1, len(split_sentences(first.text, first.lang)))
+    share_second = shared / max(1, len(split_sentences(second.text, second.lang)))
+    if share_first != share_second:
+        return share_second > share_first
+    if first.published and second.published and first.published != second.published:
+        return second.published > first.published
+    return second.id > first.id
