@@ -341,7 +341,7 @@ def test_similar_wording_about_one_subject_is_a_candidate():
 LOGISTICS_001 = grounded("001", "Amazon investit également davantage dans ses infrastructures logistiques françaises",
                          "Amazon étend son infrastructure logistique en Auvergne-Rhône-Alpes.", subject="Amazon")
 LOGISTICS_003 = grounded("003", "L’investissement permettra également d’étendre ses infrastructures logistiques",
-                         "Amazon étendra son infrastructure logistique en Auvergne-Rhône-Alpes.", subject="Amazon")
+                         "Amazon agrandira son réseau logistique en Auvergne-Rhône-Alpes.", subject="Amazon")
 CLOUD_002 = grounded("002", "développement de l'infrastructure cloud d'Amazon Web Services (AWS) en région parisienne",
                      "Amazon renforcera son infrastructure cloud en région parisienne.", subject="Amazon")
 
@@ -412,7 +412,9 @@ def test_no_adjudication_when_disabled_or_without_model():
 
 def test_model_failure_is_recorded_and_verification_goes_on(caplog):
     llm = FailingLLM(poison="Auvergne")
-    claims = bundle(LOGISTICS_001, LOGISTICS_003, CLOUD_002, AMAZON_VIA_REUTERS)
+    # reworded, so that no rule decides the pair and it goes to the model
+    cloud = CLOUD_002.model_copy(update={"text": "Amazon développera son cloud AWS en région parisienne."})
+    claims = bundle(LOGISTICS_001, LOGISTICS_003, cloud, AMAZON_VIA_REUTERS)
     with caplog.at_level("WARNING", logger="recoupe.crosscheck.adjudicate"):
         facts, judgements, stats = verify(claims, llm)
     failed = [j for j in judgements if j.rationale.startswith("model adjudication failed")]

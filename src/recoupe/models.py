@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from enum import Enum
+from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field
 
 from .language import PARSED, detect_language
 
@@ -27,18 +28,19 @@ class Article(_Model):
     language: str | None = None
     source: str | None = Field(default=None, description="file (and line) it was loaded from")
 
-    _detected: str | None = PrivateAttr(default=None)
-
     @property
     def lang(self) -> str:
         """Two-letter language code for the parsers: ``language`` when given, else the language
         detected in ``text`` (French or English; French conventions for any other or when unsure)."""
         if self.language:
             return self.language.lower()[:2]
-        if self._detected is None:
-            found = detect_language(self.text)
-            self._detected = found if found in PARSED else "fr"
-        return self._detected
+        return _detected_language(self.text)
+
+
+@lru_cache(maxsize=4096)
+def _detected_language(text: str) -> str:
+    found = detect_language(text)
+    return found if found in PARSED else "fr"
 
 
 class Span(_Model):
@@ -146,6 +148,11 @@ class Claim(_Model):
     method: Literal["model", "rule"] = Field(
         default="model",
         description="'rule': added by the code for a sentence whose number or date no model claim carried",
+    )
+    flags: list[str] = Field(
+        default_factory=list,
+        description="where the claim's wording disagrees with its quote (a number, a day or a negation the "
+        "quote does not state); the fields are read from the quote",
     )
 
     @staticmethod

@@ -222,6 +222,7 @@ _TIME_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("quarter", re.compile(r"\b(?:au\s+)?(?P<q>premier|deuxième|second|troisième|quatrième|first|third|fourth)\s+(?:trimestre|quarter)\b", re.I)),
     ("this_month", re.compile(r"\b(?:ce\s+mois-ci|this\s+month)\b", re.I)),
     ("today", re.compile(rf"\b(?:aujourd{_APOS}hui|today)\b", re.I)),
+    ("yesterday", re.compile(r"\b(?:hier|yesterday)\b", re.I)),
     ("year", re.compile(r"\b(?P<y>(?:19|20)\d\d)\b")),
 ]
 _QUARTERS = lexicon.QUARTERS
@@ -290,6 +291,9 @@ def parse_time(text: str, published: dt.date | None = None) -> TimeRef | None:
         ref.end = published.replace(day=calendar.monthrange(published.year, published.month)[1])
     elif name == "today" and published:
         ref.start = ref.end = published
+    elif name == "yesterday" and published:
+        ref.start = ref.end = published - dt.timedelta(days=1)
+        ref.weekday = ref.start.weekday()
     return ref
 
 

@@ -228,10 +228,11 @@ def same_subject(a: ClaimFeatures, b: ClaimFeatures) -> bool | None:
         return None
     if ka == kb or _contains_words(ka, kb) or _contains_words(kb, ka):
         return True
-    if len(a.subject_parts) > 1 or len(b.subject_parts) > 1:  # "Microsoft et Amazon" vs "Amazon"
-        if any(x == y or _contains_words(x, y) or _contains_words(y, x)
-               for x in a.subject_parts for y in b.subject_parts):
-            return True
+    joined = len(a.subject_parts) > 1 or len(b.subject_parts) > 1  # "Microsoft et Amazon" vs "Amazon"
+    if joined and any(
+        x == y or _contains_words(x, y) or _contains_words(y, x) for x in a.subject_parts for y in b.subject_parts
+    ):
+        return True
     # "Amazon Web Services (AWS)" vs "Amazon": compare aliases of the words too.
     return kb in a.subject_words or ka in b.subject_words
 

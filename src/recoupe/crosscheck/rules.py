@@ -49,10 +49,12 @@ def compare_features(fa: ClaimFeatures, fb: ClaimFeatures) -> PairJudgement | No
         return None  # without a subject on both sides no rule is safe
 
     both_amounts = a.quantity is not None and b.quantity is not None
-    if both_amounts and fa.qualifiers != fb.qualifiers:
+    outcome = compare_quantities(fa, fb) if both_amounts else None
+    if both_amounts and fa.qualifiers != fb.qualifiers and (outcome is None or outcome[0] == Relation.contradicts):
+        # "3 000 emplois indirects" is not a rival count of "1 200 emplois"; the same figure
+        # qualified on one side only ("4 milliards supplémentaires") still agrees.
         differ = ", ".join(sorted(fa.qualifiers ^ fb.qualifiers))
         return judged(Relation.unrelated, f"One figure is qualified and the other not ({differ}): two different figures.")
-    outcome = compare_quantities(fa, fb) if both_amounts else None
     if outcome is not None and outcome[0] == Relation.unrelated:
         return judged(*outcome)
     if outcome is not None:
@@ -128,7 +130,7 @@ def _same_role(x: str, y: str) -> bool:
     return hx == hy and (x.split()[-1] in generic or y.split()[-1] in generic)
 
 
-#: Two claims without numbers or dates whose folded texts score at least this (token_set_ratio)
+#: Two claims without numbers or dates whose folded texts score at least this (rapidfuzz ratio)
 #: state the same thing in nearly the same words.
 NEAR_COPY = 92
 
@@ -136,7 +138,7 @@ NEAR_COPY = 92
 def _near_copy(fa: ClaimFeatures, fb: ClaimFeatures) -> Outcome:
     if fa.dated or fb.dated or fa.claim.quantity is not None or fb.claim.quantity is not None:
         return None
-    if fuzz.token_set_ratio(fa.folded, fb.folded) < NEAR_COPY:
+    if fuzz.ratio(fa.folded, fb.folded) < NEAR_COPY:
         return None
     return Relation.equivalent, "The same statement in nearly the same words."
 

@@ -20,7 +20,7 @@ from .features import ClaimFeatures, same_subject
 from .origins import claim_origin
 from .pairing import all_pairs_count, candidate_indexes
 from .rules import compare_features, with_amounts
-from .syndication import copied_sentences
+from .syndication import Copied, copied_sentences
 
 __all__ = ["crosscheck"]
 
@@ -28,7 +28,7 @@ __all__ = ["crosscheck"]
 def _origins(claims: list[Claim], article_of: dict[str, Article]) -> dict[str, str]:
     """Each claim's independent origin; a claim in a sentence copied from another article without
     credit takes the origin of the sentence it copies."""
-    copied = {}
+    copied: dict[str, list[Copied]] = {}
     for c in copied_sentences(list(article_of.values())):
         copied.setdefault(c.article, []).append(c)
     origins = {}

@@ -5,14 +5,16 @@ Sentences are compared through word shingles (five folded words in a row), index
 only sentences sharing several shingles are ever compared; a pair is a copy when rapidfuzz's
 ``ratio`` of the folded sentences is at least :data:`COPY_RATIO`. An article that copies at least
 :data:`MIN_COPIED` sentences of another is its copy for those sentences; of two articles that
-share sentences, the copy is the one whose text the shared sentences make up the larger share of
-(ties: the later published, then the later id).
+share sentences, the copy is the later published; on the same day, the one whose text the shared
+sentences make up the larger share of (then the later id).
 
+>>> import datetime as dt
 >>> from recoupe.models import Article
->>> wire = Article(id="w", text="Acme will build a plant in Lyon, creating 500 jobs by 2028. "
+>>> wire = Article(id="w", published=dt.date(2026, 3, 9), text="Acme Industries will build a battery plant near Lyon, creating 500 jobs by 2028. "
 ...                            "The plant will make batteries for electric cars sold in Europe.")
->>> copy = Article(id="c", text="Acme will build a plant in Lyon, creating 500 jobs by 2028! "
-...                            "The plant will make batteries for electric cars sold in Europe. Other news.")
+>>> copy = Article(id="c", published=dt.date(2026, 3, 10), text="Acme Industries will build a battery plant near Lyon, creating 500 jobs by 2028! "
+...                            "The plant will make batteries for electric cars sold in Europe. "
+...                            "The mayor welcomed it. Unions asked for more. Work starts soon.")
 >>> [(c.article, c.source) for c in copied_sentences([wire, copy])][:1]
 [('c', 'w')]
 """
@@ -121,10 +123,10 @@ def copied_sentences(articles: Sequence[Article]) -> list[Copied]:
 
 def _copy_is_second(first: Article, second: Article, shared: int) -> bool:
     """Which of two articles that share ``shared`` sentences is the copy."""
+    if first.published and second.published and first.published != second.published:
+        return second.published > first.published
     share_first = shared / max(1, len(split_sentences(first.text, first.lang)))
     share_second = shared / max(1, len(split_sentences(second.text, second.lang)))
     if share_first != share_second:
         return share_second > share_first
-    if first.published and second.published and first.published != second.published:
-        return second.published > first.published
     return second.id > first.id

@@ -18,7 +18,7 @@ from ..grounding import (
 from ..language import sentence_language
 from ..lexicon import fold
 from ..models import Alignment, Article, Chunk, Claim, Quantity, Sentence, Span
-from ..normalize import find_location, guess_modality, main_quantity, parse_time
+from ..normalize import find_location, guess_modality, main_quantity, parse_quantities, parse_time, weekday_of
 from .schema import ClaimDraft
 
 __all__ = ["build_claim", "claimant_in", "fill_claim", "infer_subject", "named_in", "span_claim"]
@@ -74,6 +74,33 @@ def named_in(name: str | None, text: str) -> str | None:
     return name if fold(name) in fold(text) else None
 
 
+_NEGATION = re.compile(r"\b(?:ne|n['’])\s*\w+\s+(?:pas|plus|jamais)\b|\b(?:not|never|no longer|n['’]t)\b", re.I)
+
+
+def disagreements(text: str, quote: str, language: str) -> list[str]:
+    """Where a claim's wording states what its quote does not: a number, a day, or a negation.
+
+    >>> disagreements("Microsoft investit 99 milliards d'euros.", "Microsoft investit 15 milliards d'euros", "fr")
+    ['the claim states 99000000000 (EUR), the quote does not']
+    >>> disagreements("Amazon a confirmé son projet.", "Amazon n'a pas confirmé son projet", "fr")
+    ['the quote is negated, the claim is not']
+    """
+    found: list[str] = []
+    in_quote = parse_quantities(quote, language)
+    for q in parse_quantities(text, language):
+        values = [q.value, *(e.value for e in q.equivalents)]
+        if not any(abs(v - x.value) <= 0.005 * max(abs(v), 1.0) or any(
+                abs(v - e.value) <= 0.005 * max(abs(v), 1.0) for e in x.equivalents) for v in values for x in in_quote):
+            found.append(f"the claim states {q.value:.0f} ({q.currency or q.unit or 'number'}), the quote does not")
+    day_text, day_quote = weekday_of(text), weekday_of(quote)
+    if day_text is not None and day_quote is not None and day_text != day_quote:
+        found.append("the claim and its quote name different days")
+    if bool(_NEGATION.search(quote)) != bool(_NEGATION.search(text)):
+        found.append("the quote is negated, the claim is not" if _NEGATION.search(quote) else
+                     "the claim is negated, the quote is not")
+    return found
+
+
 def fill_claim(
     article: Article,
     *,
@@ -112,6 +139,7 @@ def fill_claim(
         modality=guess_modality(evidence, sentence),
         chunk_index=chunk_index,
         method=method,
+        flags=disagreements(text, quote, article.lang) if evidence and text != quote else [],
     )
 
 
