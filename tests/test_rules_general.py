@@ -1,0 +1,122 @@
+"""The cross-check's rules on constructed text that is not in the seeds nor in the eval sets:
+counts, qualified figures, years of events, towns, roles, days, chains, syndicated copy, language.
+
+Every article here is constructed for the test."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from recoupe.crosscheck import compare, crosscheck
+from recoupe.crosscheck.origins import article_origin
+from recoupe.extraction import span_claim
+from recoupe.extraction.claims import disagreements
+from recoupe.models import Article, ArticleClaims, Claim, Extraction, Relation, Span, Verdict
+
+
+def claim(article: Article, quote: str, subject: str, text: str | None = None) -> Claim:
+    """A code-made claim of ``quote`` (its fields read from it), with the given subject and text."""
+    start = article.text.index(quote)
+    made = span_claim(article, Span(start=start, end=start + len(quote)), quote, subject=subject)
+    return made.model_copy(update={"text": text or quote}) if text else made
+
+
+FR = Article(id="fr", published=dt.date(2025, 11, 5), language="fr", text=(
+    "La société Brevanne ouvrira son usine à Saint-Nazaire en 2027 et embauchera 800 salariés. "
+    "Le projet créera aussi 2 000 emplois indirects. Paul Aubry, ministre du Travail, était présent. "
+    "Brevanne a annoncé hier son projet."
+))
+EN = Article(id="en", published=dt.date(2025, 11, 5), text=(
+    "Brevanne will open its plant in Lorient in 2028 and hire 950 workers. "
+    "Labour minister Paul Aubry attended. Brevanne announced the project on Monday."
+))
+FR2 = Article(id="fr2", published=dt.date(2025, 11, 6), language="fr", text=(
+    "Brevanne va recruter 800 salariés. Paul Aubry, ministre de l'Économie, a salué le projet."
+))
+
+
+def test_an_english_article_without_a_language_reads_english_numbers() -> None:
+    article = Article(id="x", text="The carmaker said on Tuesday it would hire 1,500 people at its new plant in Ohio.")
+    assert article.lang == "en"
+    made = claim(article, "it would hire 1,500 people", "carmaker")
+    assert made.quantity is not None and made.quantity.value == 1500
+
+
+def test_two_exact_counts_of_the_same_thing_conflict() -> None:
+    hire_fr = claim(FR, "embauchera 800 salariés", "Brevanne")
+    hire_fr2 = claim(FR2, "Brevanne va recruter 800 salariés", "Brevanne")
+    assert compare(hire_fr, hire_fr2).relation in (Relation.equivalent, Relation.compatible)
+    other = Article(id="o", language="fr", text="Brevanne embauchera 650 salariés sur le site.")
+    assert compare(hire_fr, claim(other, "Brevanne embauchera 650 salariés", "Brevanne")).relation == Relation.contradicts
+
+
+def test_an_indirect_figure_is_not_a_rival_count() -> None:
+    indirect = claim(FR, "Le projet créera aussi 2 000 emplois indirects", "Brevanne")
+    other = Article(id="o", language="fr", text="Brevanne créera 800 emplois.")
+    judged = compare(indirect, claim(other, "Brevanne créera 800 emplois", "Brevanne"))
+    assert judged is not None and judged.relation == Relation.unrelated
+
+
+def test_years_towns_and_roles() -> None:
+    open_fr = claim(FR, "La société Brevanne ouvrira son usine à Saint-Nazaire en 2027", "Brevanne",
+                    "Brevanne ouvrira son usine en 2027.")
+    open_en = claim(EN, "Brevanne will open its plant in Lorient in 2028", "Brevanne", "Brevanne will open its plant in 2028.")
+    assert compare(open_fr, open_en).relation == Relation.contradicts  # 2027 vs 2028
+    site_fr = claim(FR, "ouvrira son usine à Saint-Nazaire", "Brevanne", "L'usine de Brevanne sera à Saint-Nazaire.")
+    site_en = claim(EN, "open its plant in Lorient", "Brevanne", "Brevanne's plant will be in Lorient.")
+    assert compare(site_fr, site_en).relation == Relation.contradicts  # two towns
+    region = Article(id="r", language="fr", text="Brevanne construira son usine dans la région Pays de la Loire.")
+    site_region = claim(region, "Brevanne construira son usine dans la région Pays de la Loire", "Brevanne")
+    judged = compare(site_fr, site_region)
+    assert judged is None or judged.relation != Relation.contradicts  # a town inside a region: not a conflict
+    role_1 = claim(FR, "Paul Aubry, ministre du Travail, était présent", "Paul Aubry")
+    role_2 = claim(FR2, "Paul Aubry, ministre de l'Économie, a salué le projet", "Paul Aubry")
+    assert compare(role_1, role_2).relation == Relation.contradicts
+
+
+def test_days_are_compared_as_dates_and_hier_is_resolved() -> None:
+    yesterday = claim(FR, "Brevanne a annoncé hier son projet", "Brevanne")
+    assert yesterday.time is not None and yesterday.time.start == dt.date(2025, 11, 4)  # a Tuesday
+    monday = claim(EN, "Brevanne announced the project on Monday", "Brevanne")
+    assert compare(yesterday, monday).relation == Relation.contradicts
+
+
+def test_agreement_never_chains_a_conflict_into_a_corroboration() -> None:
+    """1 200 and 1 500 with a "plus de 1 000" between them: never one corroborated fact."""
+    texts = {"a": "Norvel créera 1 200 emplois à Tarbes.", "b": "Norvel créera plus de 1 000 emplois à Tarbes.",
+             "c": "Norvel créera 1 500 emplois à Tarbes."}
+    articles = [Article(id=k, language="fr", text=v) for k, v in texts.items()]
+    bundle = [ArticleClaims(article=a, claims=[claim(a, a.text.rstrip("."), "Norvel")]) for a in articles]
+    report = crosscheck(Extraction(articles=bundle))
+    by_id = {c.id: c for c in report.claims()}
+    for fact in report.facts:
+        values = {by_id[m.claim_id].quantity.value for m in fact.members}  # type: ignore[union-attr]
+        if {1200.0, 1500.0} <= values:
+            assert fact.verdict == Verdict.conflicting
+    assert any(f.verdict == Verdict.conflicting for f in report.facts)
+    assert not any(f.verdict == Verdict.corroborated and len(f.members) == 3 for f in report.facts)
+
+
+def test_syndicated_copy_shares_the_origin_of_what_it_copies() -> None:
+    body = ("Le groupe Hestia va construire un entrepôt géant près de Reims, a indiqué mardi sa direction. "
+            "Le chantier doit commencer au printemps et mobiliser trois cents ouvriers pendant deux ans. ")
+    source = Article(id="s", published=dt.date(2025, 4, 1), language="fr", text=body + "Fin de la dépêche.")
+    copy = Article(id="c", published=dt.date(2025, 4, 2), language="fr",
+                   text="Notre région gagne un entrepôt. " + body + "Les élus se réjouissent de la nouvelle.")
+    quote = "Le chantier doit commencer au printemps"
+    bundle = [ArticleClaims(article=a, claims=[claim(a, quote, "Hestia")]) for a in (source, copy)]
+    report = crosscheck(Extraction(articles=bundle))
+    [fact] = [f for f in report.facts if len(f.members) == 2]
+    assert fact.origins == ["article:s"] and fact.verdict == Verdict.single_source
+
+
+def test_credit_lines_name_the_origin_of_a_whole_article() -> None:
+    relay = Article(id="relay", text="The port will expand.\n\nThis article is based on a Reuters report.")
+    assert article_origin(relay) == "Reuters"
+    assert article_origin(Article(id="x", text="Le port va s'agrandir. (avec AFP)")) == "AFP"
+
+
+def test_a_claim_is_flagged_where_its_wording_disagrees_with_its_quote() -> None:
+    assert disagreements("Le port investit 90 millions d'euros.", "le port investit 60 millions d'euros", "fr")
+    assert disagreements("Le maire a confirmé le projet.", "le maire n'a pas confirmé le projet", "fr")
+    assert disagreements("Le port investit 60 millions d'euros.", "le port investit 60 millions d'euros", "fr") == []
