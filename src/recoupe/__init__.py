@@ -11,8 +11,11 @@ verdicts.
 
 from __future__ import annotations
 
+from importlib import metadata
+
 from .api import check, extract, extract_claims
 from .articles import iter_articles, load_articles
+from .crosscheck import crosscheck
 from .errors import (
     ArticleError,
     ConfigError,
@@ -25,9 +28,11 @@ from .errors import (
     TransientLLMError,
     TruncatedOutputError,
 )
-from .llm import LLM
+from .files import OutputError
+from .llm import LLM, Model
 from .models import (
     Alignment,
+    Amount,
     Article,
     ArticleClaims,
     Bound,
@@ -35,22 +40,31 @@ from .models import (
     Extraction,
     Fact,
     FactMember,
+    Failure,
     Modality,
+    PairingStats,
+    PairJudgement,
     Quantity,
     Relation,
     Report,
     Span,
+    StageUsage,
     TimeRef,
     Usage,
     Verdict,
 )
+from .report import to_claimreview, to_html, to_json, to_markdown
 from .settings import Settings
 
-__version__ = "0.1.0"
+try:
+    __version__ = metadata.version("recoupe")
+except metadata.PackageNotFoundError:  # pragma: no cover - a source tree that was never installed
+    __version__ = "0.0.0"
 
 __all__ = [
     "LLM",
     "Alignment",
+    "Amount",
     "Article",
     "ArticleClaims",
     "ArticleError",
@@ -60,10 +74,15 @@ __all__ = [
     "Extraction",
     "Fact",
     "FactMember",
+    "Failure",
     "GoldError",
     "LLMError",
     "Modality",
+    "Model",
     "ModelNotInstalledError",
+    "OutputError",
+    "PairJudgement",
+    "PairingStats",
     "Quantity",
     "RecordingMissingError",
     "RecoupeError",
@@ -72,14 +91,21 @@ __all__ = [
     "SchemaError",
     "Settings",
     "Span",
+    "StageUsage",
     "TimeRef",
     "TransientLLMError",
     "TruncatedOutputError",
     "Usage",
     "Verdict",
+    "__version__",
     "check",
+    "crosscheck",
     "extract",
     "extract_claims",
     "iter_articles",
     "load_articles",
+    "to_claimreview",
+    "to_html",
+    "to_json",
+    "to_markdown",
 ]

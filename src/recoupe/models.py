@@ -18,7 +18,17 @@ class _Model(BaseModel):
 
 
 class Article(_Model):
-    """One news article. Every offset in recoupe refers to ``text`` exactly as loaded."""
+    """One news article. Every offset in recoupe refers to ``text`` exactly as loaded.
+
+    Attributes:
+        id: the article's identifier, unique in a batch (a file's name without extension by default).
+        text: the article as published, headline and byline included.
+        outlet: who published it ("Le Monde"); shown in reports.
+        url: where it was published; only an http(s) address ever becomes a link.
+        published: the publication date; relative dates ("dimanche", "hier") are resolved against it.
+        language: "fr", "en"...; when missing, the language is detected from the text (:attr:`lang`).
+        source: the file (and line) it was loaded from.
+    """
 
     id: str
     text: str
@@ -130,7 +140,25 @@ class Modality(str, Enum):
 
 
 class Claim(_Model):
-    """An atomic, self-contained, check-worthy assertion grounded in its article."""
+    """An atomic, self-contained, check-worthy assertion grounded in its article.
+
+    Attributes:
+        id: stable id, ``<article id>:<hash>`` of its text and quote.
+        article_id: the article it comes from.
+        text: the claim in a sentence readable alone (the model's wording, or the quote itself).
+        quote: the article's own words that support it; ``text[span.start:span.end] == quote``.
+        span: where the quote is in the article (half-open), or None when it could not be found.
+        alignment: how the quote was found: exact, normalized (typography only), fuzzy, none.
+        subject: the main entity it is about.
+        claimant: who asserts it, when the article attributes it ("Brad Smith", "Reuters").
+        quantity: the amount or count it states, read from the quote by the code.
+        time: the day, date or period it states, resolved against the publication date.
+        location: the place it states.
+        modality: reported fact, announced plan, target or forecast, or quotation.
+        chunk_index: the extraction request it came from.
+        method: ``model``, or ``rule`` for a number or date the code added itself.
+        flags: where the claim's wording disagrees with its quote.
+    """
 
     id: str
     article_id: str
@@ -163,6 +191,9 @@ class Claim(_Model):
 
 
 class StageUsage(_Model):
+    """Model calls of one stage: calls made, answers from the cache, tokens, transport retries,
+    schema re-asks, and seconds spent waiting for answers."""
+
     calls: int = 0
     cache_hits: int = 0
     prompt_tokens: int = 0
@@ -204,7 +235,14 @@ class Usage(_Model):
 
 
 class Failure(_Model):
-    """An article that could not be processed, and why."""
+    """An input or article that could not be processed, and why; the rest of the batch went on.
+
+    Attributes:
+        source: the file (and line) or article id concerned.
+        article_id: the article's id when it was loaded.
+        stage: where it failed: ``load``, ``extract``.
+        reason: one line saying what is wrong, for the desk.
+    """
 
     source: str
     article_id: str | None = None
@@ -213,6 +251,15 @@ class Failure(_Model):
 
 
 class ArticleClaims(_Model):
+    """One article and the claims found in it.
+
+    Attributes:
+        article: the article.
+        claims: its grounded claims, in text order; ``text[span.start:span.end] == quote`` for each.
+        ungrounded: how many model claims were dropped because their quote is not in the article.
+        ungrounded_claims: those claims, for inspection (they never reach facts).
+    """
+
     article: Article
     claims: list[Claim]
     ungrounded: int = Field(0, description="claims dropped because their quote was not found")
@@ -233,6 +280,10 @@ class Extraction(_Model):
 
 
 class Relation(str, Enum):
+    """How two claims relate: the same (``equivalent``), consistent but less precise, rounded, a
+    bound or another currency (``compatible``), in conflict (``contradicts``), or not about the same
+    thing (``unrelated``)."""
+
     equivalent = "equivalent"
     compatible = "compatible"
     contradicts = "contradicts"
@@ -240,13 +291,25 @@ class Relation(str, Enum):
 
 
 class Verdict(str, Enum):
+    """A fact's verdict: stated by two or more independent origins that agree (``corroborated``),
+    by one origin however many outlets relay it (``single_source``), or with members that
+    contradict each other (``conflicting``)."""
+
     corroborated = "corroborated"
     single_source = "single_source"
     conflicting = "conflicting"
 
 
 class PairJudgement(_Model):
-    """The relation found between two claims of different articles, and how it was decided."""
+    """The relation found between two claims of different articles, and how it was decided.
+
+    Attributes:
+        a, b: the two claim ids.
+        relation: their relation.
+        decided_by: ``rule`` (the code's comparison of numbers, dates, places, roles) or ``model``.
+        rationale: why, in one sentence, for the editor.
+        facet: what was compared.
+    """
 
     a: str
     b: str
@@ -259,6 +322,16 @@ class PairJudgement(_Model):
 
 
 class FactMember(_Model):
+    """One claim in a fact.
+
+    Attributes:
+        claim_id: the claim.
+        article_id: the article it comes from.
+        relation: how it relates to the fact's reference member (``contradicts`` if a conflict touches it).
+        origin: its independent origin: a news agency it relays ("Reuters"), or ``article:<id>``.
+        primary: False when the claim is here for another facet than its own.
+    """
+
     claim_id: str
     article_id: str
     relation: Relation
@@ -271,6 +344,18 @@ class FactMember(_Model):
 
 
 class Fact(_Model):
+    """Claims of different articles that state the same thing, with a verdict.
+
+    Attributes:
+        id: stable id (the same members give the same id).
+        facet: what the fact is about: an amount (``quantity``), a day or date (``time``), or a
+            ``statement``.
+        statement: the reference member's wording.
+        members: the claims, reference first.
+        verdict: corroborated, single_source or conflicting.
+        origins: the distinct independent origins behind the members.
+    """
+
     id: str
     facet: Literal["quantity", "time", "statement"]
     statement: str
@@ -294,6 +379,9 @@ def facts_by_claim(facts: list[Fact]) -> dict[str, Fact]:
 
 
 class PairingStats(_Model):
+    """How many claim pairs a check considered: all pairs across articles, the candidates found by
+    blocking, those the rules decided, and those sent to the model."""
+
     claims: int = 0
     all_pairs: int = 0
     candidate_pairs: int = 0

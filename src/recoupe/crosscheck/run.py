@@ -49,6 +49,49 @@ def _origins(claims: list[Claim], article_of: dict[str, Article]) -> dict[str, s
     return origins
 
 
+def _judge(
+    features: list[ClaimFeatures],
+    pairs: list[tuple[int, int]],
+    stats: PairingStats,
+    model: Model | None,
+    trust_contradictions: bool,
+) -> list[PairJudgement]:
+    """The judgements of the candidate pairs: the rules', then the model's for pairs they leave open
+    (with a model), in pair order."""
+    decided_at: dict[int, PairJudgement] = {}
+
+    def undecided() -> Iterator[tuple[int, tuple[int, int]]]:
+        """Compare pair after pair; the ones the rules leave open go to the model as they are found,
+        so the rules run while the first adjudications are in flight."""
+        for n, (i, j) in enumerate(pairs):
+            judgement = compare_features(features[i], features[j])
+            if judgement is not None:
+                decided_at[n] = judgement
+                stats.decided_by_rule += 1
+            elif same_subject(features[i], features[j]):
+                # Only pairs about the same subject go to the model: that keeps adjudications
+                # growing with the claims of each subject, not with all pairs of the batch.
+                stats.sent_to_model += model is not None
+                yield n, (i, j)
+
+    if model is not None:
+        asked = model
+        for (n, _), result in run_concurrently(
+            lambda item: adjudicate_pair(
+                asked, features[item[1][0]].claim, features[item[1][1]].claim, trust_contradictions=trust_contradictions
+            ),
+            undecided(), asked.concurrency,
+        ):
+            if isinstance(result, BaseException):
+                raise result  # not an LLMError (those are handled per pair): a real fault
+            decided_at[n] = result
+    else:
+        for _ in undecided():
+            pass  # without a model an open pair makes no judgement and links nothing
+    # Input order, not completion order, keeps the output deterministic under concurrency.
+    return [j for n in sorted(decided_at) for j in with_amounts(decided_at[n], features[pairs[n][0]], features[pairs[n][1]])]
+
+
 def crosscheck(
     extraction: Extraction,
     model: Model | None = None,
@@ -74,47 +117,11 @@ def crosscheck(
     """
     articles = extraction.articles
     claims = [c for ac in articles for c in ac.claims]
-    article_of = {ac.article.id: ac.article for ac in articles}
-    origins = _origins(claims, article_of)
+    origins = _origins(claims, {ac.article.id: ac.article for ac in articles})
     features = [ClaimFeatures.of(c) for c in claims]
     pairs = candidate_indexes(features)
     stats = PairingStats(claims=len(claims), all_pairs=all_pairs_count(claims), candidate_pairs=len(pairs))
-    decided_at: dict[int, PairJudgement] = {}
-    asking = model is not None and adjudicate
-
-    def undecided() -> Iterator[tuple[int, tuple[int, int]]]:
-        """Compare pair after pair; the ones the rules leave open go to the model as they are found,
-        so the rules run while the first adjudications are in flight."""
-        for n, (i, j) in enumerate(pairs):
-            judgement = compare_features(features[i], features[j])
-            if judgement is not None:
-                decided_at[n] = judgement
-                stats.decided_by_rule += 1
-            elif same_subject(features[i], features[j]):
-                # Only pairs about the same subject go to the model: that keeps adjudications
-                # growing with the claims of each subject, not with all pairs of the batch.
-                stats.sent_to_model += asking
-                yield n, (i, j)
-
-    if model is not None and asking:
-        asked = model
-        for (n, _), result in run_concurrently(
-            lambda item: adjudicate_pair(
-                asked, claims[item[1][0]], claims[item[1][1]], trust_contradictions=model_contradictions
-            ),
-            undecided(), asked.concurrency,
-        ):
-            if isinstance(result, BaseException):
-                raise result  # not an LLMError (those are handled per pair): a real fault
-            decided_at[n] = result
-    else:
-        for _ in undecided():
-            pass  # without a model an open pair makes no judgement and links nothing
-
-    # Input order, not completion order, keeps the output deterministic under concurrency.
-    judgements = [
-        j for n in sorted(decided_at) for j in with_amounts(decided_at[n], features[pairs[n][0]], features[pairs[n][1]])
-    ]
+    judgements = _judge(features, pairs, stats, model if adjudicate else None, model_contradictions)
     prompt_hashes = dict(extraction.prompts)
     if stats.sent_to_model:
         prompt_hashes[ADJUDICATE_PROMPT] = load_prompt(ADJUDICATE_PROMPT).sha256
