@@ -66,8 +66,12 @@ def main() -> None:
         return
     rows = []
     for parallel in (1, 2):
-        out = subprocess.run([sys.executable, __file__, "--one", str(parallel), "--articles", *args.articles],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", str(parallel), "--articles", *args.articles],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
         print(rows[-1], flush=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -75,8 +79,10 @@ def main() -> None:
     Path(args.out).write_text(json.dumps({"meta": meta, "runs": rows}, indent=2) + "\n")
     print(f"{'slots':>5} {'wall s':>8} {'s/article':>10} {'gen tok/s':>10} {'all tok/s':>10} {'calls':>6}")
     for r in rows:
-        print(f"{r['parallel_slots']:>5} {r['wall_s']:>8} {r['s_per_article']:>10} {r['generated_tokens_per_s']:>10} "
-              f"{r['all_tokens_per_s']:>10} {r['calls']:>6}")
+        print(
+            f"{r['parallel_slots']:>5} {r['wall_s']:>8} {r['s_per_article']:>10} {r['generated_tokens_per_s']:>10} "
+            f"{r['all_tokens_per_s']:>10} {r['calls']:>6}"
+        )
 
 
 if __name__ == "__main__":

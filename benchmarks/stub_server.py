@@ -41,9 +41,41 @@ from recoupe.testing import FakeOpenAIServer, Reply
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[«\"“A-ZÀ-ÖØ-Þ0-9(])")
 _CAPITALISED = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w’'-]*")
 _NOT_SUBJECTS = {
-    "le", "la", "les", "l", "un", "une", "des", "du", "de", "d", "au", "aux", "à", "en", "dans", "selon",
-    "pour", "par", "sur", "il", "elle", "ce", "cette", "lundi", "mardi", "mercredi", "jeudi",
-    "vendredi", "samedi", "dimanche", "the", "a", "an", "in", "on",
+    "le",
+    "la",
+    "les",
+    "l",
+    "un",
+    "une",
+    "des",
+    "du",
+    "de",
+    "d",
+    "au",
+    "aux",
+    "à",
+    "en",
+    "dans",
+    "selon",
+    "pour",
+    "par",
+    "sur",
+    "il",
+    "elle",
+    "ce",
+    "cette",
+    "lundi",
+    "mardi",
+    "mercredi",
+    "jeudi",
+    "vendredi",
+    "samedi",
+    "dimanche",
+    "the",
+    "a",
+    "an",
+    "in",
+    "on",
 }
 
 
@@ -115,8 +147,9 @@ class Counters:
     def add(self, kind: str, prompt_tokens: int, completion_tokens: int) -> None:
         now = time.monotonic()
         with self._lock:
-            k = self.kinds.setdefault(kind, {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0,
-                                             "first": now, "last": now})
+            k = self.kinds.setdefault(
+                kind, {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "first": now, "last": now}
+            )
             k["calls"] += 1
             k["prompt_tokens"] += prompt_tokens
             k["completion_tokens"] += completion_tokens
@@ -140,11 +173,16 @@ class Counters:
             v["first_s"] = round(v.pop("first") - t0, 4)
             v["last_s"] = round(v.pop("last") - t0, 4)
         # time.monotonic() is the system's monotonic clock: the client can compare it with its own.
-        return {"kinds": kinds, "calls": len(arrivals), "peak_in_flight": peak,
-                "first_arrival_monotonic": t0 if arrivals else None,
-                "last_arrival_monotonic": arrivals[-1] if arrivals else None,
-                "span_s": round(arrivals[-1] - t0, 4) if arrivals else 0.0,
-                "stub_cpu_s": round(cpu, 3), "latency": self.latency}
+        return {
+            "kinds": kinds,
+            "calls": len(arrivals),
+            "peak_in_flight": peak,
+            "first_arrival_monotonic": t0 if arrivals else None,
+            "last_arrival_monotonic": arrivals[-1] if arrivals else None,
+            "span_s": round(arrivals[-1] - t0, 4) if arrivals else 0.0,
+            "stub_cpu_s": round(cpu, 3),
+            "latency": self.latency,
+        }
 
 
 def make_handler(counters: Counters, server_ref: list[FakeOpenAIServer]):

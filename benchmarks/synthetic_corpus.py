@@ -25,15 +25,58 @@ from recoupe.models import Article
 __all__ = ["COMPANIES", "make_corpus"]
 
 COMPANIES = [
-    "Ardoise", "Brumal", "Calanque", "Dolmen", "Escarpe", "Falaise", "Garrigue", "Hêtraie",
-    "Isatis", "Jonquille", "Kermor", "Lavandin", "Mistral", "Noroît", "Oyat", "Pampre",
-    "Quercy", "Ressac", "Sillon", "Tramontane", "Ubac", "Verveine", "Wissant", "Xaintrie",
-    "Yeuse", "Zéphyr", "Arbousier", "Bocage", "Causse", "Drailles",
+    "Ardoise",
+    "Brumal",
+    "Calanque",
+    "Dolmen",
+    "Escarpe",
+    "Falaise",
+    "Garrigue",
+    "Hêtraie",
+    "Isatis",
+    "Jonquille",
+    "Kermor",
+    "Lavandin",
+    "Mistral",
+    "Noroît",
+    "Oyat",
+    "Pampre",
+    "Quercy",
+    "Ressac",
+    "Sillon",
+    "Tramontane",
+    "Ubac",
+    "Verveine",
+    "Wissant",
+    "Xaintrie",
+    "Yeuse",
+    "Zéphyr",
+    "Arbousier",
+    "Bocage",
+    "Causse",
+    "Drailles",
 ]
 CITIES = [
-    "Toulouse", "Lyon", "Marseille", "Lille", "Nantes", "Bordeaux", "Rennes", "Grenoble",
-    "Strasbourg", "Dunkerque", "Metz", "Brest", "Montpellier", "Rouen", "Orléans", "Dijon",
-    "Reims", "Angers", "Limoges", "Pau",
+    "Toulouse",
+    "Lyon",
+    "Marseille",
+    "Lille",
+    "Nantes",
+    "Bordeaux",
+    "Rennes",
+    "Grenoble",
+    "Strasbourg",
+    "Dunkerque",
+    "Metz",
+    "Brest",
+    "Montpellier",
+    "Rouen",
+    "Orléans",
+    "Dijon",
+    "Reims",
+    "Angers",
+    "Limoges",
+    "Pau",
 ]
 REGIONS = ["Occitanie", "Bretagne", "Normandie", "Grand Est", "Hauts-de-France", "Nouvelle-Aquitaine"]
 PEOPLE = ["Claire Vasseur", "Marc Lenoir", "Sophie Carré", "Julien Morel", "Hélène Dubreuil", "Paul Garnier"]
@@ -44,16 +87,26 @@ MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "septembre", "o
 #: the same size (a blocking key) recur across companies.
 AMOUNTS_M = [40, 60, 75, 90, 120, 150, 200, 250, 300, 350, 400, 500, 650, 800, 1000, 1200, 1500, 2000, 3000]
 INTENTS = [
-    ("{co} entend ainsi renforcer sa présence industrielle en Europe, dans un marché où la concurrence "
-    "asiatique s'est nettement durcie ces dernières années."),
-    ("{co} veut ainsi renforcer sa présence industrielle en Europe et réduire sa dépendance aux "
-    "importations, explique la direction du groupe."),
-    ("{co} compte ainsi consolider son empreinte industrielle en Europe, après plusieurs années de "
-    "fermetures de sites dans le secteur."),
-    ("{co} souhaite accélérer la décarbonation de sa production grâce à ce nouveau site, alimenté en "
-    "grande partie par de l'électricité renouvelable."),
-    ("{co} mise sur ce site pour accélérer la décarbonation de sa production et réduire ses coûts "
-    "énergétiques à moyen terme."),
+    (
+        "{co} entend ainsi renforcer sa présence industrielle en Europe, dans un marché où la concurrence "
+        "asiatique s'est nettement durcie ces dernières années."
+    ),
+    (
+        "{co} veut ainsi renforcer sa présence industrielle en Europe et réduire sa dépendance aux "
+        "importations, explique la direction du groupe."
+    ),
+    (
+        "{co} compte ainsi consolider son empreinte industrielle en Europe, après plusieurs années de "
+        "fermetures de sites dans le secteur."
+    ),
+    (
+        "{co} souhaite accélérer la décarbonation de sa production grâce à ce nouveau site, alimenté en "
+        "grande partie par de l'électricité renouvelable."
+    ),
+    (
+        "{co} mise sur ce site pour accélérer la décarbonation de sa production et réduire ses coûts "
+        "énergétiques à moyen terme."
+    ),
 ]
 
 
@@ -132,30 +185,48 @@ def _article(rng: random.Random, event: _Event, index: int) -> Article:
     co, city = event.company, event.city
     day = event.day if rng.random() < 0.85 else rng.randrange(7)  # sometimes the wrong day
     jobs = event.jobs if rng.random() < 0.9 else event.jobs * 2
-    lead = rng.choice([
-        ("{co} a annoncé {day} un investissement de {amount} à {city}, où le groupe compte installer "
-        "une nouvelle ligne de production pour répondre à la hausse de la demande européenne."),
-        ("{co} va investir {amount} à {city}, a annoncé le groupe {day} dans un communiqué, "
-        "confirmant un projet évoqué depuis plusieurs mois par les élus locaux."),
-        ("{co} a confirmé {day} son projet d'investir {amount} dans une usine à {city}, "
-        "l'un des plus importants investissements industriels annoncés dans la région cette année."),
-    ]).format(co=co, day=DAYS[day], amount=_amount_phrase(rng, event.amount_m), city=city)
+    lead = rng.choice(
+        [
+            (
+                "{co} a annoncé {day} un investissement de {amount} à {city}, où le groupe compte installer "
+                "une nouvelle ligne de production pour répondre à la hausse de la demande européenne."
+            ),
+            (
+                "{co} va investir {amount} à {city}, a annoncé le groupe {day} dans un communiqué, "
+                "confirmant un projet évoqué depuis plusieurs mois par les élus locaux."
+            ),
+            (
+                "{co} a confirmé {day} son projet d'investir {amount} dans une usine à {city}, "
+                "l'un des plus importants investissements industriels annoncés dans la région cette année."
+            ),
+        ]
+    ).format(co=co, day=DAYS[day], amount=_amount_phrase(rng, event.amount_m), city=city)
     bound = rng.choice(["", "", "plus de ", "près de "])
     others = [
-        (f"{co} prévoit de créer {bound}{_thousands(jobs)} emplois à {city} d'ici {event.year}, "
-        "principalement des postes d'opérateurs et de techniciens de maintenance."),
-        (f"{co} emploie déjà {_thousands(event.staff)} salariés en France, selon {rng.choice(OUTLETS)}, "
-        "répartis entre son siège, ses centres de recherche et ses usines."),
-        (f"La région {event.region} a accordé une aide de {event.subsidy_m} millions d'euros à {co} "
-        "pour ce projet, au titre de son programme de soutien à la réindustrialisation."),
-        (f"Le chantier du site {_de(city)} doit démarrer en {event.month} {event.year - 1}, a précisé {co}, "
-        "pour une mise en service progressive des premières lignes l'année suivante."),
+        (
+            f"{co} prévoit de créer {bound}{_thousands(jobs)} emplois à {city} d'ici {event.year}, "
+            "principalement des postes d'opérateurs et de techniciens de maintenance."
+        ),
+        (
+            f"{co} emploie déjà {_thousands(event.staff)} salariés en France, selon {rng.choice(OUTLETS)}, "
+            "répartis entre son siège, ses centres de recherche et ses usines."
+        ),
+        (
+            f"La région {event.region} a accordé une aide de {event.subsidy_m} millions d'euros à {co} "
+            "pour ce projet, au titre de son programme de soutien à la réindustrialisation."
+        ),
+        (
+            f"Le chantier du site {_de(city)} doit démarrer en {event.month} {event.year - 1}, a précisé {co}, "
+            "pour une mise en service progressive des premières lignes l'année suivante."
+        ),
         rng.choice(INTENTS).format(co=co),
-        (f"Le directeur général {_de(co)}, {event.person}, a salué une étape majeure pour le groupe "
-        "et remercié les collectivités locales pour leur accompagnement."),
+        (
+            f"Le directeur général {_de(co)}, {event.person}, a salué une étape majeure pour le groupe "
+            "et remercié les collectivités locales pour leur accompagnement."
+        ),
     ]
     rng.shuffle(others)
-    sentences = [lead, *others[:rng.randint(2, 4)]]
+    sentences = [lead, *others[: rng.randint(2, 4)]]
     text = " ".join(sentences)
     if rng.random() < 0.3:
         text += "\n(" + rng.choice(["AFP", "AFP", "Reuters"]) + ")"

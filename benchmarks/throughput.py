@@ -102,16 +102,20 @@ def _version(name: str) -> str | None:
 def _settings(base_url: str, concurrency: int, chunk_chars: int | None = None) -> Any:
     from recoupe import Settings
 
-    return Settings(model="stub", base_url=base_url, concurrency=concurrency, use_cache=False, timeout=30,
-                    chunk_chars=chunk_chars)
+    return Settings(
+        model="stub", base_url=base_url, concurrency=concurrency, use_cache=False, timeout=30, chunk_chars=chunk_chars
+    )
 
 
 def _chunk_stats(articles: list[Any], settings: Any) -> dict[str, int]:
     from recoupe.chunking import make_chunks
 
     counts = [len(make_chunks(a, max_chars=settings.target_chars)) for a in articles]
-    return {"chunks": sum(counts), "max_chunks_per_article": max(counts, default=0),
-            "target_chars": settings.target_chars}
+    return {
+        "chunks": sum(counts),
+        "max_chunks_per_article": max(counts, default=0),
+        "target_chars": settings.target_chars,
+    }
 
 
 def _claim_kinds(claims: list[Any]) -> dict[str, Any]:
@@ -211,8 +215,12 @@ def _run_langextract(articles: list[Any], settings: Any, base_url: str, batch_le
         "documents": len(annotated),
         "claims": len(grounded),
         "extractions": len(extractions),
-        "params": {"max_workers": concurrency, "batch_length": batch_length,
-                   "max_char_buffer": kwargs["max_char_buffer"], "extraction_passes": kwargs["extraction_passes"]},
+        "params": {
+            "max_workers": concurrency,
+            "batch_length": batch_length,
+            "max_char_buffer": kwargs["max_char_buffer"],
+            "extraction_passes": kwargs["extraction_passes"],
+        },
     }
 
 
@@ -229,8 +237,11 @@ def _heartbeat(base_url: str, label: str, every: float) -> None:
                 calls = _control(base_url, "__count__")["calls"]
             except Exception:  # noqa: BLE001 - a heartbeat never fails a run
                 calls = "?"
-            print(f"    ... {label}: {time.perf_counter() - started:.0f} s, {calls} model calls so far",
-                  file=sys.stderr, flush=True)
+            print(
+                f"    ... {label}: {time.perf_counter() - started:.0f} s, {calls} model calls so far",
+                file=sys.stderr,
+                flush=True,
+            )
 
     threading.Thread(target=beat, daemon=True).start()
 
@@ -272,9 +283,15 @@ def worker(args: argparse.Namespace) -> int:
         "after_last_answer_s": round(mono1 - (last + args.latency), 3) if last is not None else None,
     }
     out.update(
-        mode=args.worker, n=args.n, concurrency=args.concurrency, latency=args.latency,
-        cpu_s=round(cpu, 3), rss_before_mb=rss_before, peak_rss_mb=_peak_rss_mb(),
-        stub=stub, **chunking,
+        mode=args.worker,
+        n=args.n,
+        concurrency=args.concurrency,
+        latency=args.latency,
+        cpu_s=round(cpu, 3),
+        rss_before_mb=rss_before,
+        peak_rss_mb=_peak_rss_mb(),
+        stub=stub,
+        **chunking,
     )
     print(RESULT_PREFIX + json.dumps(out), flush=True)
     return 0
@@ -341,8 +358,11 @@ def _derive(run: dict[str, Any]) -> dict[str, Any]:
             "adjudications_per_claim": round(pairing["sent_to_model"] / c, 3) if c else None,
             "candidates_over_all_pairs": round(pairing["candidate_pairs"] / allp, 5) if allp else None,
             "adjudications_over_all_pairs": round(pairing["sent_to_model"] / allp, 5) if allp else None,
-            "decided_by_rule_share": (round(pairing["decided_by_rule"] / pairing["candidate_pairs"], 3)
-                                      if pairing["candidate_pairs"] else None),
+            "decided_by_rule_share": (
+                round(pairing["decided_by_rule"] / pairing["candidate_pairs"], 3)
+                if pairing["candidate_pairs"]
+                else None
+            ),
         }
     run["wall_s"] = round(wall, 3)
     return derived
@@ -355,7 +375,9 @@ class Stub:
     def __init__(self, latency: float) -> None:
         self.process = subprocess.Popen(
             [sys.executable, str(HERE / "stub_server.py"), "--latency", str(latency)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         line = self.process.stdout.readline() if self.process.stdout else ""
         if not line.startswith("BASE_URL "):
@@ -375,9 +397,22 @@ class Stub:
 
 def _run_worker(mode: str, n: int, base_url: str, args: argparse.Namespace) -> dict[str, Any]:
     command = [
-        sys.executable, str(Path(__file__).resolve()), "--worker", mode, "--n", str(n),
-        "--base-url", base_url, "--concurrency", str(args.concurrency), "--latency", str(args.latency),
-        "--seed", str(args.seed), "--lx-batch-length", str(args.lx_batch_length),
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        mode,
+        "--n",
+        str(n),
+        "--base-url",
+        base_url,
+        "--concurrency",
+        str(args.concurrency),
+        "--latency",
+        str(args.latency),
+        "--seed",
+        str(args.seed),
+        "--lx-batch-length",
+        str(args.lx_batch_length),
     ] + (["--chunk-chars", str(args.chunk_chars)] if args.chunk_chars else [])
     try:
         # stderr passes through: the workers' heartbeat and any warning from recoupe.
@@ -389,7 +424,7 @@ def _run_worker(mode: str, n: int, base_url: str, args: argparse.Namespace) -> d
     results = [line for line in done.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if done.returncode != 0 or not results:
         raise RuntimeError(f"{mode} on {n} articles failed (exit {done.returncode}); its stderr is above")
-    return json.loads(results[-1][len(RESULT_PREFIX):])
+    return json.loads(results[-1][len(RESULT_PREFIX) :])
 
 
 def _fmt(value: Any, digits: int = 2) -> str:
@@ -403,8 +438,10 @@ def _fmt(value: Any, digits: int = 2) -> str:
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
     cells = [[_fmt(v) for v in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+
     def line(r):
         return "  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(r, widths, strict=False)))
+
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells])
 
 
@@ -412,30 +449,88 @@ def format_tables(result: dict[str, Any]) -> str:
     runs = result["runs"]
     meta = result["meta"]
     out = [
-        (f"latency {meta['latency']} s, concurrency {meta['concurrency']}, "
-        f"{meta['cpu_count']} CPUs (load {meta['loadavg_at_start']}), python {meta['python']}"),
+        (
+            f"latency {meta['latency']} s, concurrency {meta['concurrency']}, "
+            f"{meta['cpu_count']} CPUs (load {meta['loadavg_at_start']}), python {meta['python']}"
+        ),
         "",
-        ("Time (floor = calls x latency / concurrency; fl.sched counts whole rounds of C calls per "
-        "stage: recoupe adjudicates after extracting, LangExtract sends batch after batch)"),
+        (
+            "Time (floor = calls x latency / concurrency; fl.sched counts whole rounds of C calls per "
+            "stage: recoupe adjudicates after extracting, LangExtract sends batch after batch)"
+        ),
         _table(
-            ["size", "system", "wall s", "floor s", "ratio", "fl.sched", "ratio_s", "wall-floor", "cpu s",
-             "lag start", "lag end", "art/s", "peak inflight", "RSS MB"],
-            [[r["n"], r["mode"], r["wall_s"], r["floor_s"], r["ratio"], r["floor_sched_s"], r["ratio_sched"],
-              r["over_floor_s"], r["cpu_s"], r["lags"]["before_first_request_s"], r["lags"]["after_last_answer_s"],
-              r["articles_per_s"], r["stub"]["peak_in_flight"], r["peak_rss_mb"]] for r in runs],
+            [
+                "size",
+                "system",
+                "wall s",
+                "floor s",
+                "ratio",
+                "fl.sched",
+                "ratio_s",
+                "wall-floor",
+                "cpu s",
+                "lag start",
+                "lag end",
+                "art/s",
+                "peak inflight",
+                "RSS MB",
+            ],
+            [
+                [
+                    r["n"],
+                    r["mode"],
+                    r["wall_s"],
+                    r["floor_s"],
+                    r["ratio"],
+                    r["floor_sched_s"],
+                    r["ratio_sched"],
+                    r["over_floor_s"],
+                    r["cpu_s"],
+                    r["lags"]["before_first_request_s"],
+                    r["lags"]["after_last_answer_s"],
+                    r["articles_per_s"],
+                    r["stub"]["peak_in_flight"],
+                    r["peak_rss_mb"],
+                ]
+                for r in runs
+            ],
         ),
         "",
         "Model calls and tokens",
         _table(
-            ["size", "system", "calls", "extract", "adjud.", "prompt tok", "compl. tok", "claims",
-             "calls/art", "tok/art", "calls/claim", "tok/claim", "cpu ms/call"],
-            [[r["n"], r["mode"], r["calls"], r["calls_by_stage"].get("extract", 0),
-              r["calls_by_stage"].get("adjudicate", 0), r["prompt_tokens"], r["completion_tokens"],
-              r["claims"], r["per_article"]["calls"],
-              round((r["prompt_tokens"] + r["completion_tokens"]) / r["n"], 1),
-              r["per_claim"]["calls"],
-              round((r["prompt_tokens"] + r["completion_tokens"]) / r["claims"], 1) if r["claims"] else None,
-              r["cpu_ms_per_call"]] for r in runs],
+            [
+                "size",
+                "system",
+                "calls",
+                "extract",
+                "adjud.",
+                "prompt tok",
+                "compl. tok",
+                "claims",
+                "calls/art",
+                "tok/art",
+                "calls/claim",
+                "tok/claim",
+                "cpu ms/call",
+            ],
+            [
+                [
+                    r["n"],
+                    r["mode"],
+                    r["calls"],
+                    r["calls_by_stage"].get("extract", 0),
+                    r["calls_by_stage"].get("adjudicate", 0),
+                    r["prompt_tokens"],
+                    r["completion_tokens"],
+                    r["claims"],
+                    r["per_article"]["calls"],
+                    round((r["prompt_tokens"] + r["completion_tokens"]) / r["n"], 1),
+                    r["per_claim"]["calls"],
+                    round((r["prompt_tokens"] + r["completion_tokens"]) / r["claims"], 1) if r["claims"] else None,
+                    r["cpu_ms_per_call"],
+                ]
+                for r in runs
+            ],
         ),
     ]
     checks = [r for r in runs if r["mode"] == "check"]
@@ -444,17 +539,43 @@ def format_tables(result: dict[str, Any]) -> str:
             "",
             "Cross-checking (check runs)",
             _table(
-                ["size", "claims", "all pairs", "candidates", "by rule", "to model", "cand/claim",
-                 "model/claim", "cand/all", "model/all", "pairing s", "compare s", "facts s",
-                 "extract s", "verify s"],
-                [[r["n"], r["pairing"]["claims"], r["pairing"]["all_pairs"], r["pairing"]["candidate_pairs"],
-                  r["pairing"]["decided_by_rule"], r["pairing"]["sent_to_model"],
-                  r["pairing_ratios"]["candidates_per_claim"], r["pairing_ratios"]["adjudications_per_claim"],
-                  r["pairing_ratios"]["candidates_over_all_pairs"],
-                  r["pairing_ratios"]["adjudications_over_all_pairs"],
-                  r["phases"]["candidate_indexes"]["wall_s"], r["phases"]["compare_features"]["wall_s"],
-                  r["phases"]["build_facts"]["wall_s"], r["phases"]["extract_wall_s"],
-                  r["phases"]["verify_wall_s"]] for r in checks],
+                [
+                    "size",
+                    "claims",
+                    "all pairs",
+                    "candidates",
+                    "by rule",
+                    "to model",
+                    "cand/claim",
+                    "model/claim",
+                    "cand/all",
+                    "model/all",
+                    "pairing s",
+                    "compare s",
+                    "facts s",
+                    "extract s",
+                    "verify s",
+                ],
+                [
+                    [
+                        r["n"],
+                        r["pairing"]["claims"],
+                        r["pairing"]["all_pairs"],
+                        r["pairing"]["candidate_pairs"],
+                        r["pairing"]["decided_by_rule"],
+                        r["pairing"]["sent_to_model"],
+                        r["pairing_ratios"]["candidates_per_claim"],
+                        r["pairing_ratios"]["adjudications_per_claim"],
+                        r["pairing_ratios"]["candidates_over_all_pairs"],
+                        r["pairing_ratios"]["adjudications_over_all_pairs"],
+                        r["phases"]["candidate_indexes"]["wall_s"],
+                        r["phases"]["compare_features"]["wall_s"],
+                        r["phases"]["build_facts"]["wall_s"],
+                        r["phases"]["extract_wall_s"],
+                        r["phases"]["verify_wall_s"],
+                    ]
+                    for r in checks
+                ],
             ),
         ]
     sizes = sorted({r["n"] for r in runs})
@@ -463,12 +584,24 @@ def format_tables(result: dict[str, Any]) -> str:
     for n in sizes:
         rx, lx = by.get((n, "extract")), by.get((n, "langextract"))
         if rx and lx:
-            rows.append([n, rx["wall_s"], rx["calls"], rx["claims"], lx["wall_s"], lx["calls"], lx["claims"],
-                         round(lx["wall_s"] / rx["wall_s"], 2) if rx["wall_s"] else None])
+            rows.append(
+                [
+                    n,
+                    rx["wall_s"],
+                    rx["calls"],
+                    rx["claims"],
+                    lx["wall_s"],
+                    lx["calls"],
+                    lx["claims"],
+                    round(lx["wall_s"] / rx["wall_s"], 2) if rx["wall_s"] else None,
+                ]
+            )
     if rows:
-        out += ["", "Extraction only: recoupe.extract vs LangExtract (same stub, corpus, concurrency)",
-                _table(["size", "recoupe s", "calls", "claims", "langextract s", "calls", "claims",
-                        "lx/recoupe"], rows)]
+        out += [
+            "",
+            "Extraction only: recoupe.extract vs LangExtract (same stub, corpus, concurrency)",
+            _table(["size", "recoupe s", "calls", "claims", "langextract s", "calls", "claims", "lx/recoupe"], rows),
+        ]
     for r in result.get("timed_out", []):
         out.append(f"\n{r['mode']} on {r['n']} articles: gave up after {r['timeout_s']} s")
     return "\n".join(out)
@@ -518,8 +651,15 @@ def _hot_spot_table(stats: Any, total: float, calls: int) -> str:
                     ncalls += c_stats[1]
                     cum += c_stats[3]
         if ncalls:
-            rows.append([label, ncalls, round(cum, 3), f"{100 * cum / total:.1f}%" if total else "-",
-                         round(1000 * cum / calls, 3) if calls else None])
+            rows.append(
+                [
+                    label,
+                    ncalls,
+                    round(cum, 3),
+                    f"{100 * cum / total:.1f}%" if total else "-",
+                    round(1000 * cum / calls, 3) if calls else None,
+                ]
+            )
     return _table(["entry point", "calls", "cum s", "of total", "ms per model call"], rows)
 
 
@@ -557,10 +697,14 @@ def profile(args: argparse.Namespace) -> int:
     stats = pstats.Stats(profiler, stream=stream)
     total = sum(tt for (_cc, _nc, tt, _ct, _callers) in stats.stats.values())
     lines = [
-        (f"profile: {args.profile_mode} on {args.profile} articles, {calls} model calls {by_stage}, "
-        f"latency {args.latency} s, concurrency 1"),
-        (f"wall {wall:.2f} s, CPU {cpu:.2f} s ({1000 * cpu / max(calls, 1):.2f} ms CPU per model call, "
-        "under the profiler)"),
+        (
+            f"profile: {args.profile_mode} on {args.profile} articles, {calls} model calls {by_stage}, "
+            f"latency {args.latency} s, concurrency 1"
+        ),
+        (
+            f"wall {wall:.2f} s, CPU {cpu:.2f} s ({1000 * cpu / max(calls, 1):.2f} ms CPU per model call, "
+            "under the profiler)"
+        ),
         "",
         _hot_spot_table(stats, total, calls),
         "",
@@ -584,15 +728,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--skip-langextract", action="store_true")
-    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES),
-                        help="which runs to make for every size (default: all three)")
-    parser.add_argument("--run-timeout", type=float, default=None, metavar="SECONDS",
-                        help="give up a run after this long and record it as timed out (default: no limit)")
+    parser.add_argument(
+        "--modes",
+        nargs="+",
+        choices=MODES,
+        default=list(MODES),
+        help="which runs to make for every size (default: all three)",
+    )
+    parser.add_argument(
+        "--run-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="give up a run after this long and record it as timed out (default: no limit)",
+    )
     parser.add_argument("--seed", type=int, default=20250301, help="corpus seed")
-    parser.add_argument("--lx-batch-length", type=int, default=0,
-                        help="LangExtract batch_length (at least --concurrency; default: --concurrency)")
-    parser.add_argument("--chunk-chars", type=int, default=None,
-                        help="recoupe's extraction target size (default: recoupe's for an endpoint, 1000)")
+    parser.add_argument(
+        "--lx-batch-length",
+        type=int,
+        default=0,
+        help="LangExtract batch_length (at least --concurrency; default: --concurrency)",
+    )
+    parser.add_argument(
+        "--chunk-chars",
+        type=int,
+        default=None,
+        help="recoupe's extraction target size (default: recoupe's for an endpoint, 1000)",
+    )
     parser.add_argument("--profile", type=int, metavar="N", help="profile check on N articles instead")
     parser.add_argument("--profile-mode", choices=("check", "extract"), default="check")
     parser.add_argument("--profile-out", type=Path, help="also write the profile text here")
@@ -624,8 +786,9 @@ def main(argv: list[str] | None = None) -> int:
         "cpu_count": os.cpu_count(),
         "loadavg_at_start": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
         "recoupe_source_sha256": _source_digest(),
-        "versions": {name: _version(name) for name in ("recoupe", "openai", "instructor", "pydantic", "httpx",
-                                                        "langextract")},
+        "versions": {
+            name: _version(name) for name in ("recoupe", "openai", "instructor", "pydantic", "httpx", "langextract")
+        },
     }
     result: dict[str, Any] = {"meta": meta, "runs": [], "timed_out": []}
     stub = Stub(args.latency)
@@ -640,9 +803,13 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 run.update(_derive(run))
                 result["runs"].append(run)
-                print(f"  {mode:<11} n={n:<5} wall {run['wall_s']:.2f} s, floor {run['floor_s']:.2f} s, "
-                      f"ratio {_fmt(run['ratio'])}, {run['calls']} calls "
-                      f"({time.perf_counter() - started:.1f} s with start-up)", file=sys.stderr, flush=True)
+                print(
+                    f"  {mode:<11} n={n:<5} wall {run['wall_s']:.2f} s, floor {run['floor_s']:.2f} s, "
+                    f"ratio {_fmt(run['ratio'])}, {run['calls']} calls "
+                    f"({time.perf_counter() - started:.1f} s with start-up)",
+                    file=sys.stderr,
+                    flush=True,
+                )
     finally:
         stub.close()
         if result["runs"] or result["timed_out"]:

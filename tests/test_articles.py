@@ -18,7 +18,10 @@ def test_loads_the_five_seeds_verbatim() -> None:
 def test_json_and_jsonl_records(tmp_path: Path) -> None:
     (tmp_path / "one.json").write_text(json.dumps({"id": "x1", "text": "Un texte.", "published": "2024-05-13"}))
     (tmp_path / "many.jsonl").write_text(
-        json.dumps({"id": "a", "text": "Premier."}) + "\n\n" + json.dumps({"id": "b", "text": "Second.", "outlet": "AFP"}) + "\n"
+        json.dumps({"id": "a", "text": "Premier."})
+        + "\n\n"
+        + json.dumps({"id": "b", "text": "Second.", "outlet": "AFP"})
+        + "\n"
     )
     articles = {a.id: a for a in load_articles(tmp_path)}
     assert set(articles) == {"x1", "a", "b"}

@@ -70,8 +70,12 @@ def _targets(article: Article, chunk_chars: int | None) -> list[str]:
     with FakeOpenAIServer(default=lambda body: Reply.json({"claims": []})) as server:
         settings = Settings(model="fake", base_url=server.base_url, use_cache=False, chunk_chars=chunk_chars)
         assert not extract([article], settings).failures
-        return sorted(m["content"].split("TARGET:\n", 1)[1] for body in server.requests
-                      for m in body["messages"] if "TARGET:\n" in str(m.get("content", "")))
+        return sorted(
+            m["content"].split("TARGET:\n", 1)[1]
+            for body in server.requests
+            for m in body["messages"]
+            if "TARGET:\n" in str(m.get("content", ""))
+        )
 
 
 def test_target_size_sets_how_much_text_one_request_carries() -> None:
@@ -81,7 +85,7 @@ def test_target_size_sets_how_much_text_one_request_carries() -> None:
     counts = {}
     for chars in (None, 350, 2000):
         chunks = make_chunks(article, sentences, max_chars=chars or ENDPOINT_TARGET_CHARS)
-        expected = sorted(article.text[c.target.start:c.target.end] for c in chunks)
+        expected = sorted(article.text[c.target.start : c.target.end] for c in chunks)
         assert _targets(article, chars) == expected
         counts[chars] = len(expected)
     assert counts[350] > counts[None] >= counts[2000] >= 1
@@ -89,10 +93,19 @@ def test_target_size_sets_how_much_text_one_request_carries() -> None:
 
 def _ask_many(llm: LLM, n: int, concurrency: int) -> list[object]:
     prompt = load_prompt(EXTRACT_PROMPT)
-    return [result for _, result in run_concurrently(
-        lambda i: llm.complete(stage="extract", prompt=prompt, variables={"target": f"Phrase {i}.", "context": ""},
-                               response_model=ClaimDrafts),
-        range(n), concurrency)]
+    return [
+        result
+        for _, result in run_concurrently(
+            lambda i: llm.complete(
+                stage="extract",
+                prompt=prompt,
+                variables={"target": f"Phrase {i}.", "context": ""},
+                response_model=ClaimDrafts,
+            ),
+            range(n),
+            concurrency,
+        )
+    ]
 
 
 def test_a_rate_limit_pauses_every_thread_not_only_the_one_told() -> None:
@@ -111,8 +124,9 @@ def test_a_rate_limit_pauses_every_thread_not_only_the_one_told() -> None:
 
 def test_requests_per_minute_spaces_the_requests() -> None:
     with FakeOpenAIServer(default=lambda body: Reply.json({"claims": []})) as server:
-        llm = LLM(Settings(model="fake", base_url=server.base_url, use_cache=False, concurrency=4,
-                           requests_per_minute=600))  # one every 0.1 s
+        llm = LLM(
+            Settings(model="fake", base_url=server.base_url, use_cache=False, concurrency=4, requests_per_minute=600)
+        )  # one every 0.1 s
         _ask_many(llm, 6, 4)
         gaps = [b - a for a, b in zip(server.arrivals, server.arrivals[1:], strict=False)]
         assert len(gaps) == 5 and min(gaps) >= 0.08

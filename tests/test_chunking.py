@@ -67,5 +67,7 @@ def test_the_fallback_splitter_cuts_after_end_punctuation_only() -> None:
 
     text = "  Emmanuel Macron a dit que Paris va bien. « Il part » demain! Fin."
     assert [text[a:b] for a, b in _fallback_pieces(text)] == [
-        "Emmanuel Macron a dit que Paris va bien.", "« Il part » demain!", "Fin.",
+        "Emmanuel Macron a dit que Paris va bien.",
+        "« Il part » demain!",
+        "Fin.",
     ]

@@ -44,16 +44,19 @@ def verify(
     articles: list[ArticleClaims], llm: Any = None, *, adjudicate: bool = True, model_contradictions: bool = False
 ) -> tuple[list[Any], list[PairJudgement], Any]:
     """The cross-check's facts, judgements and pairing counts for claims already extracted."""
-    report = crosscheck(Extraction(articles=articles), llm, adjudicate=adjudicate,
-                        model_contradictions=model_contradictions)
+    report = crosscheck(
+        Extraction(articles=articles), llm, adjudicate=adjudicate, model_contradictions=model_contradictions
+    )
     return report.facts, report.judgements, report.pairing
+
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 ARTICLES = {p.stem[:3]: Article(id=p.stem, text=p.read_text(encoding="utf-8")) for p in sorted(SEEDS.glob("*.txt"))}
 
 
-def grounded(key: str, quote: str, text: str | None = None, *, subject: str | None = None,
-             claimant: str | None = None) -> Claim:
+def grounded(
+    key: str, quote: str, text: str | None = None, *, subject: str | None = None, claimant: str | None = None
+) -> Claim:
     """A claim whose quote is found verbatim in seed ``key``; quantity, time and place are read by
     the real normalizer, as extraction does."""
     article = ARTICLES[key]
@@ -91,44 +94,65 @@ def fact_with(facts: list[Any], claim: Claim) -> Any:
 
 # -- claims used across tests ----------------------------------------------------------------------
 MS_SUNDAY = grounded(
-    "000", "Dimanche, Microsoft a annoncé un investissement de quatre milliards d’euros (4,3 milliards de dollars)",
-    "Dimanche, Microsoft a annoncé un investissement de 4 milliards d'euros en France.", subject="Microsoft",
+    "000",
+    "Dimanche, Microsoft a annoncé un investissement de quatre milliards d’euros (4,3 milliards de dollars)",
+    "Dimanche, Microsoft a annoncé un investissement de 4 milliards d'euros en France.",
+    subject="Microsoft",
 )
 MS_MONDAY = grounded(
-    "004", "en s’engageant lundi à investir 4 milliards d’euros (4,3 milliards de dollars)",
-    "Microsoft s'est engagé lundi à investir 4 milliards d'euros en France.", subject="Microsoft",
+    "004",
+    "en s’engageant lundi à investir 4 milliards d’euros (4,3 milliards de dollars)",
+    "Microsoft s'est engagé lundi à investir 4 milliards d'euros en France.",
+    subject="Microsoft",
 )
 MS_BLOOMBERG = grounded(
-    "001", "Microsoft va désormais investir 4 milliards d'euros supplémentaires dans le développement de "
-    "l'infrastructure cloud et IA en France", subject="Microsoft",
+    "001",
+    "Microsoft va désormais investir 4 milliards d'euros supplémentaires dans le développement de "
+    "l'infrastructure cloud et IA en France",
+    subject="Microsoft",
 )
 MS_GERMANY = grounded(
-    "001", "un investissement majeur de 3,2 milliards d'euros pour des projets en Allemagne",
-    "Microsoft a annoncé un investissement de 3,2 milliards d'euros en Allemagne.", subject="Microsoft",
+    "001",
+    "un investissement majeur de 3,2 milliards d'euros pour des projets en Allemagne",
+    "Microsoft a annoncé un investissement de 3,2 milliards d'euros en Allemagne.",
+    subject="Microsoft",
 )
 MS_USD_TITLE = grounded("004", "Microsoft promet un investissement de 4,3 milliards de dollars", subject="Microsoft")
 MS_EUR_PLAIN = grounded("001", "Microsoft investira 4 milliards d'euros", subject="Microsoft")
 AWS_REUTERS = grounded(
-    "001", "il investit plus de 1,2 milliard d'euros dans ses activités françaises",
-    "AWS investit plus de 1,2 milliard d'euros dans ses activités françaises.", subject="AWS",
+    "001",
+    "il investit plus de 1,2 milliard d'euros dans ses activités françaises",
+    "AWS investit plus de 1,2 milliard d'euros dans ses activités françaises.",
+    subject="AWS",
 )
-AMAZON_AOF = grounded("002", "le second, 1,2 milliard d'euros", "Amazon va investir 1,2 milliard d'euros en France.",
-                      subject="Amazon")
+AMAZON_AOF = grounded(
+    "002", "le second, 1,2 milliard d'euros", "Amazon va investir 1,2 milliard d'euros en France.", subject="Amazon"
+)
 AMAZON_VIA_REUTERS = grounded(
-    "003", "Amazon a souligné son intention de renforcer son infrastructure cloud en région parisienne",
-    "Amazon renforcera son infrastructure cloud en région parisienne.", subject="Amazon",
+    "003",
+    "Amazon a souligné son intention de renforcer son infrastructure cloud en région parisienne",
+    "Amazon renforcera son infrastructure cloud en région parisienne.",
+    subject="Amazon",
 )
 AMAZON_HEADING_USD = grounded("000", "Amazon investit plus d’un milliard de dollars", subject="Amazon")
 AWS_EUR_USD = grounded(
-    "003", "investir plus de 1,2 milliard d’euros (1,3 milliard de dollars)",
-    "AWS investira plus de 1,2 milliard d'euros en France.", subject="Amazon Web Services",
+    "003",
+    "investir plus de 1,2 milliard d’euros (1,3 milliard de dollars)",
+    "AWS investira plus de 1,2 milliard d'euros en France.",
+    subject="Amazon Web Services",
 )
 AMAZON_SINCE_2010 = grounded(
-    "003", "plus de 20 milliards d’euros (21,6 milliards de dollars) d’injections de liquidités depuis 2010",
-    "Amazon a injecté plus de 20 milliards d'euros en France depuis 2010.", subject="Amazon",
+    "003",
+    "plus de 20 milliards d’euros (21,6 milliards de dollars) d’injections de liquidités depuis 2010",
+    "Amazon a injecté plus de 20 milliards d'euros en France depuis 2010.",
+    subject="Amazon",
 )
-AMAZON_JOBS = grounded("000", "Cela crée plus de 3 000 opportunités d’emploi",
-                       "L'investissement d'Amazon crée plus de 3 000 emplois.", subject="Amazon")
+AMAZON_JOBS = grounded(
+    "000",
+    "Cela crée plus de 3 000 opportunités d’emploi",
+    "L'investissement d'Amazon crée plus de 3 000 emplois.",
+    subject="Amazon",
+)
 
 
 # -- origins ---------------------------------------------------------------------------------------
@@ -162,8 +186,14 @@ def test_agency_names_are_normalised():
     not_an_agency = MS_USD_TITLE.model_copy(update={"claimant": "Brad Smith"})
     assert claim_origin(not_an_agency, ARTICLES["004"]) == f"article:{ARTICLES['004'].id}"
     english = Article(id="en", text="Microsoft will invest $4.3 billion, according to Agence France-Presse.")
-    claim = Claim(id="en:1", article_id="en", text="Microsoft will invest $4.3 billion.",
-                  quote="Microsoft will invest $4.3 billion", span=Span(start=0, end=34), alignment=Alignment.exact)
+    claim = Claim(
+        id="en:1",
+        article_id="en",
+        text="Microsoft will invest $4.3 billion.",
+        quote="Microsoft will invest $4.3 billion",
+        span=Span(start=0, end=34),
+        alignment=Alignment.exact,
+    )
     assert claim_origin(claim, english) == "AFP"
 
 
@@ -192,9 +222,7 @@ def test_consistent_bounds_across_currencies_are_compatible():
 
 
 def test_rounded_amount_is_compatible():
-    rounded = MS_EUR_PLAIN.model_copy(
-        update={"quantity": MS_EUR_PLAIN.quantity.model_copy(update={"value": 4.25e9})}
-    )
+    rounded = MS_EUR_PLAIN.model_copy(update={"quantity": MS_EUR_PLAIN.quantity.model_copy(update={"value": 4.25e9})})
     assert compare(MS_EUR_PLAIN, rounded).relation == Relation.compatible
 
 
@@ -226,8 +254,12 @@ def test_a_day_does_not_link_claims_about_different_things():
 
 
 def test_same_weekday_is_equivalent():
-    other_sunday = grounded("000", "Le bureau du président français Emmanuel Macron a déclaré plus tôt dimanche",
-                            "Microsoft a annoncé son investissement dimanche.", subject="Microsoft")
+    other_sunday = grounded(
+        "000",
+        "Le bureau du président français Emmanuel Macron a déclaré plus tôt dimanche",
+        "Microsoft a annoncé son investissement dimanche.",
+        subject="Microsoft",
+    )
     judgement = compare(MS_SUNDAY, other_sunday)
     assert judgement is not None and judgement.relation == Relation.equivalent
 
@@ -246,9 +278,12 @@ def test_cumulative_amount_since_2010_is_not_a_contradiction():
 
 def test_clearly_different_amounts_for_the_same_purpose_contradict():
     wrong = grounded("001", "Microsoft investira 4 milliards d'euros")
-    wrong = wrong.model_copy(update={
-        "subject": "Microsoft", "quantity": wrong.quantity.model_copy(update={"value": 12e9}),
-    })
+    wrong = wrong.model_copy(
+        update={
+            "subject": "Microsoft",
+            "quantity": wrong.quantity.model_copy(update={"value": 12e9}),
+        }
+    )
     judgement = compare(MS_EUR_PLAIN, wrong)
     assert judgement is not None and judgement.relation == Relation.contradicts
 
@@ -264,10 +299,12 @@ def test_different_subjects_are_unrelated():
 
 
 def test_statements_without_numbers_or_days_are_left_to_the_model():
-    a = grounded("001", "Amazon investit également davantage dans ses infrastructures logistiques françaises",
-                 subject="Amazon")
-    b = grounded("003", "L’investissement permettra également d’étendre ses infrastructures logistiques",
-                 subject="Amazon")
+    a = grounded(
+        "001", "Amazon investit également davantage dans ses infrastructures logistiques françaises", subject="Amazon"
+    )
+    b = grounded(
+        "003", "L’investissement permettra également d’étendre ses infrastructures logistiques", subject="Amazon"
+    )
     assert compare(a, b) is None
 
 
@@ -280,21 +317,36 @@ def test_rationale_is_one_sentence():
 # -- pairing ---------------------------------------------------------------------------------------
 def test_pairing_on_three_articles_blocks_most_pairs():
     claims = [
-        MS_SUNDAY, AMAZON_HEADING_USD, AMAZON_JOBS,
+        MS_SUNDAY,
+        AMAZON_HEADING_USD,
+        AMAZON_JOBS,
         grounded("000", "Un nouveau centre de données sera construit dans l’est de la France", subject="Microsoft"),
-        grounded("000", "Amazon Web Services, filiale d’Amazon, a généré 25 milliards de dollars dans le monde",
-                 subject="Amazon Web Services"),
-        grounded("000", "plusieurs laboratoires pharmaceutiques, dont le groupe américain Pfizer",
-                 subject="Pfizer"),
-        MS_BLOOMBERG, MS_GERMANY, AWS_REUTERS, MS_EUR_PLAIN,
-        grounded("001", "L'entreprise dispose aujourd'hui de 35 centres logistiques partout en France",
-                 subject="Amazon"),
-        grounded("001", "le géant de la technologie a investi 15 millions d’euros dans le développeur d’IA",
-                 subject="Microsoft"),
-        MS_MONDAY, MS_USD_TITLE,
+        grounded(
+            "000",
+            "Amazon Web Services, filiale d’Amazon, a généré 25 milliards de dollars dans le monde",
+            subject="Amazon Web Services",
+        ),
+        grounded("000", "plusieurs laboratoires pharmaceutiques, dont le groupe américain Pfizer", subject="Pfizer"),
+        MS_BLOOMBERG,
+        MS_GERMANY,
+        AWS_REUTERS,
+        MS_EUR_PLAIN,
+        grounded(
+            "001", "L'entreprise dispose aujourd'hui de 35 centres logistiques partout en France", subject="Amazon"
+        ),
+        grounded(
+            "001",
+            "le géant de la technologie a investi 15 millions d’euros dans le développeur d’IA",
+            subject="Microsoft",
+        ),
+        MS_MONDAY,
+        MS_USD_TITLE,
         grounded("004", "a réuni 180 PDG et dirigeants d’entreprises internationaux", subject="Choose France"),
-        grounded("004", "Il a mis en évidence des investissements étrangers totalisant 15 milliards d’euros",
-                 subject="Choose France"),
+        grounded(
+            "004",
+            "Il a mis en évidence des investissements étrangers totalisant 15 milliards d’euros",
+            subject="Choose France",
+        ),
     ]
     pairs = candidate_pairs(claims)
     ids = {(a.id, b.id) for a, b in pairs}
@@ -320,30 +372,57 @@ def test_pairing_stays_sparse_on_many_unrelated_claims():
     for n in range(200):
         article = article_ids[n % 4]
         text = f"Company{n} hired {100 + 37 * n} engineers."
-        claims.append(Claim(
-            id=f"{article}:{n}", article_id=article, text=text, quote=text, span=None,
-            alignment=Alignment.none, subject=f"Company{n}",
-            quantity=main_quantity(text, language="en"),
-        ))
+        claims.append(
+            Claim(
+                id=f"{article}:{n}",
+                article_id=article,
+                text=text,
+                quote=text,
+                span=None,
+                alignment=Alignment.none,
+                subject=f"Company{n}",
+                quantity=main_quantity(text, language="en"),
+            )
+        )
     pairs = candidate_pairs(claims)
     assert len(pairs) < all_pairs_count(claims) / 10
 
 
 def test_similar_wording_about_one_subject_is_a_candidate():
-    a = grounded("001", "Amazon investit également davantage dans ses infrastructures logistiques françaises",
-                 "Amazon étend son infrastructure logistique en Auvergne-Rhône-Alpes.", subject="Amazon")
-    b = grounded("003", "L’investissement permettra également d’étendre ses infrastructures logistiques",
-                 "Amazon étendra son infrastructure logistique en Auvergne-Rhône-Alpes.", subject="Amazon")
+    a = grounded(
+        "001",
+        "Amazon investit également davantage dans ses infrastructures logistiques françaises",
+        "Amazon étend son infrastructure logistique en Auvergne-Rhône-Alpes.",
+        subject="Amazon",
+    )
+    b = grounded(
+        "003",
+        "L’investissement permettra également d’étendre ses infrastructures logistiques",
+        "Amazon étendra son infrastructure logistique en Auvergne-Rhône-Alpes.",
+        subject="Amazon",
+    )
     assert [(x.id, y.id) for x, y in candidate_pairs([a, b])] == [(a.id, b.id)]
 
 
 # -- model adjudication ----------------------------------------------------------------------------
-LOGISTICS_001 = grounded("001", "Amazon investit également davantage dans ses infrastructures logistiques françaises",
-                         "Amazon étend son infrastructure logistique en Auvergne-Rhône-Alpes.", subject="Amazon")
-LOGISTICS_003 = grounded("003", "L’investissement permettra également d’étendre ses infrastructures logistiques",
-                         "Amazon agrandira son réseau logistique en Auvergne-Rhône-Alpes.", subject="Amazon")
-CLOUD_002 = grounded("002", "développement de l'infrastructure cloud d'Amazon Web Services (AWS) en région parisienne",
-                     "Amazon renforcera son infrastructure cloud en région parisienne.", subject="Amazon")
+LOGISTICS_001 = grounded(
+    "001",
+    "Amazon investit également davantage dans ses infrastructures logistiques françaises",
+    "Amazon étend son infrastructure logistique en Auvergne-Rhône-Alpes.",
+    subject="Amazon",
+)
+LOGISTICS_003 = grounded(
+    "003",
+    "L’investissement permettra également d’étendre ses infrastructures logistiques",
+    "Amazon agrandira son réseau logistique en Auvergne-Rhône-Alpes.",
+    subject="Amazon",
+)
+CLOUD_002 = grounded(
+    "002",
+    "développement de l'infrastructure cloud d'Amazon Web Services (AWS) en région parisienne",
+    "Amazon renforcera son infrastructure cloud en région parisienne.",
+    subject="Amazon",
+)
 
 
 class FakeLLM:
@@ -357,11 +436,27 @@ class FakeLLM:
         self.calls: list[dict[str, Any]] = []
         self.usage = Usage()
 
-    def complete(self, *, stage: str, prompt: Prompt, variables: dict[str, Any], response_model: type,
-                 article_id: str | None = None, chunk_index: int | None = None, **_: Any) -> Any:
+    def complete(
+        self,
+        *,
+        stage: str,
+        prompt: Prompt,
+        variables: dict[str, Any],
+        response_model: type,
+        article_id: str | None = None,
+        chunk_index: int | None = None,
+        **_: Any,
+    ) -> Any:
         prompt.render(**variables)  # the real template renders with exactly these variables
-        self.calls.append({"stage": stage, "prompt": prompt.id, "variables": variables,
-                           "response_model": response_model, "article_id": article_id})
+        self.calls.append(
+            {
+                "stage": stage,
+                "prompt": prompt.id,
+                "variables": variables,
+                "response_model": response_model,
+                "article_id": article_id,
+            }
+        )
         return self.answer
 
 
@@ -444,8 +539,15 @@ def test_every_failure_kind_is_tolerated():
 # -- facts -----------------------------------------------------------------------------------------
 def test_two_outlets_relaying_reuters_are_one_origin_in_a_fact():
     llm = FakeLLM("equivalent")  # no number or day on one side: the model links them
-    facts, _, _ = verify(bundle(AWS_REUTERS, AMAZON_VIA_REUTERS.model_copy(
-        update={"text": "AWS investit plus de 1,2 milliard d'euros dans ses activités françaises."})), llm)
+    facts, _, _ = verify(
+        bundle(
+            AWS_REUTERS,
+            AMAZON_VIA_REUTERS.model_copy(
+                update={"text": "AWS investit plus de 1,2 milliard d'euros dans ses activités françaises."}
+            ),
+        ),
+        llm,
+    )
     fact = fact_with(facts, AWS_REUTERS)
     assert len(fact.members) == 2
     assert fact.origins == ["Reuters"]
@@ -480,8 +582,9 @@ def test_a_wrong_day_makes_its_own_conflict_and_leaves_the_amount_corroborated()
 
 
 def test_fact_ids_are_stable_and_order_independent():
-    judgement = PairJudgement(a=MS_SUNDAY.id, b=MS_BLOOMBERG.id, relation=Relation.equivalent,
-                              decided_by="rule", rationale="Same amount.")
+    judgement = PairJudgement(
+        a=MS_SUNDAY.id, b=MS_BLOOMBERG.id, relation=Relation.equivalent, decided_by="rule", rationale="Same amount."
+    )
     origins = {MS_SUNDAY.id: "AFP", MS_BLOOMBERG.id: "Bloomberg", AMAZON_JOBS.id: "AFP"}
     one = build_facts([MS_SUNDAY, MS_BLOOMBERG, AMAZON_JOBS], [judgement], origins)
     two = build_facts([AMAZON_JOBS, MS_BLOOMBERG, MS_SUNDAY], [judgement], origins)
@@ -531,7 +634,9 @@ def test_crosscheck_keeps_the_extraction_context():
     usage = Usage()
     usage.stage("extract").calls = 5
     extraction = Extraction(
-        articles=bundle(MS_SUNDAY, MS_MONDAY), usage=usage, model="some-model",
+        articles=bundle(MS_SUNDAY, MS_MONDAY),
+        usage=usage,
+        model="some-model",
         prompts={"extract_claims.v1": "0" * 64},
         failures=[Failure(source="bad.txt", stage="load", reason="empty file")],
     )
@@ -543,12 +648,23 @@ def test_crosscheck_keeps_the_extraction_context():
 
 
 def test_verdicts_do_not_depend_on_article_order():
-    claims = [MS_SUNDAY, MS_MONDAY, MS_BLOOMBERG, MS_GERMANY, AMAZON_AOF, AWS_REUTERS, AMAZON_JOBS,
-              AMAZON_HEADING_USD, AWS_EUR_USD, AMAZON_SINCE_2010]
+    claims = [
+        MS_SUNDAY,
+        MS_MONDAY,
+        MS_BLOOMBERG,
+        MS_GERMANY,
+        AMAZON_AOF,
+        AWS_REUTERS,
+        AMAZON_JOBS,
+        AMAZON_HEADING_USD,
+        AWS_EUR_USD,
+        AMAZON_SINCE_2010,
+    ]
     forward, _, _ = verify(bundle(*claims))
     backward, _, _ = verify(list(reversed(bundle(*claims))))
-    assert [(f.id, f.verdict, f.statement, f.origins) for f in forward] == \
-        [(f.id, f.verdict, f.statement, f.origins) for f in backward]
+    assert [(f.id, f.verdict, f.statement, f.origins) for f in forward] == [
+        (f.id, f.verdict, f.statement, f.origins) for f in backward
+    ]
 
 
 def test_candidates_stay_linear_when_one_subject_fills_the_batch():
@@ -559,8 +675,16 @@ def test_candidates_stay_linear_when_one_subject_fills_the_batch():
     for i in range(300):
         text = f"Microsoft investit {i + 1},5 milliards d'euros en France."
         claims.append(
-            Claim(id=f"a{i}:x", article_id=f"a{i}", text=text, quote=text, span=None, alignment="none",
-                  subject="Microsoft", quantity=parse_quantities(text)[0])
+            Claim(
+                id=f"a{i}:x",
+                article_id=f"a{i}",
+                text=text,
+                quote=text,
+                span=None,
+                alignment="none",
+                subject="Microsoft",
+                quantity=parse_quantities(text)[0],
+            )
         )
     pairs = candidate_pairs(claims)
     assert 0 < len(pairs) <= len(claims) * MAX_PARTNERS
@@ -574,15 +698,21 @@ def test_a_model_contradiction_needs_a_checkable_difference_unless_trusted():
     assert "not counted" in judgement.rationale
     assert all(f.verdict != Verdict.conflicting for f in facts)
     facts, judgements, _ = verify(
-        bundle(LOGISTICS_001, LOGISTICS_003), FakeLLM("contradicts"), model_contradictions=True  # type: ignore[arg-type]
+        bundle(LOGISTICS_001, LOGISTICS_003),
+        FakeLLM("contradicts"),
+        model_contradictions=True,  # type: ignore[arg-type]
     )
     assert judgements[0].relation == Relation.contradicts
     assert any(f.verdict == Verdict.conflicting for f in facts)
 
 
 def test_amounts_that_count_different_things_are_unrelated():
-    revenue = grounded("000", "Amazon Web Services, filiale d’Amazon, a généré 25 milliards de dollars", subject="Amazon")
-    invested = grounded("003", "plus de 20 milliards d’euros (21,6 milliards de dollars) d’injections de liquidités", subject="Amazon")
+    revenue = grounded(
+        "000", "Amazon Web Services, filiale d’Amazon, a généré 25 milliards de dollars", subject="Amazon"
+    )
+    invested = grounded(
+        "003", "plus de 20 milliards d’euros (21,6 milliards de dollars) d’injections de liquidités", subject="Amazon"
+    )
     judgement = compare(revenue, invested)
     assert judgement is not None and judgement.relation == Relation.unrelated
 
@@ -628,10 +758,16 @@ def _pairing_by_definition(claims: list[Claim]) -> list[tuple[str, str]]:
             for ka, va in (_amounts(a.quantity) if a.quantity else [])
             for kb, vb in (_amounts(b.quantity) if b.quantity else [])
         )
-        dated = bool(_subject_key(a.subject)) and _subject_key(a.subject) == _subject_key(b.subject) \
-            and _has_date(a) and _has_date(b)
-        lexical = any(2 <= block_size[k] <= MAX_LEXICAL_BLOCK for k in _entities(a) & _entities(b)) \
+        dated = (
+            bool(_subject_key(a.subject))
+            and _subject_key(a.subject) == _subject_key(b.subject)
+            and _has_date(a)
+            and _has_date(b)
+        )
+        lexical = (
+            any(2 <= block_size[k] <= MAX_LEXICAL_BLOCK for k in _entities(a) & _entities(b))
             and fuzz.token_set_ratio(folded[i], folded[j]) >= LEXICAL_THRESHOLD
+        )
         if amounts or dated or lexical:
             found.append((fuzz.token_set_ratio(folded[i], folded[j]), i, j))
     kept = set()
@@ -652,14 +788,32 @@ def test_vectorised_pairing_matches_its_definition_when_blocks_and_the_cap_bind(
         article = f"art{n:03d}"
         for k in range(4):
             company = rng.choice(companies)
-            amount = rng.choice(["1,2 milliard d'euros", "4 milliards d'euros", "4,3 milliards de dollars",
-                                 "500 millions d'euros", "3 000 emplois", "1 500 emplois", ""])
+            amount = rng.choice(
+                [
+                    "1,2 milliard d'euros",
+                    "4 milliards d'euros",
+                    "4,3 milliards de dollars",
+                    "500 millions d'euros",
+                    "3 000 emplois",
+                    "1 500 emplois",
+                    "",
+                ]
+            )
             day = rng.choice(days)
             text = f"{company} a annoncé {day} un investissement de {amount} à {rng.choice(['Paris', 'Lyon'])}."
             text = " ".join(text.split())
             claims.append(
-                Claim(id=f"{article}:{k}", article_id=article, text=text, quote=text, span=None, alignment="none",
-                      subject=company, quantity=main_quantity(text, text), time=parse_time(text, None))
+                Claim(
+                    id=f"{article}:{k}",
+                    article_id=article,
+                    text=text,
+                    quote=text,
+                    span=None,
+                    alignment="none",
+                    subject=company,
+                    quantity=main_quantity(text, text),
+                    time=parse_time(text, None),
+                )
             )
     pairs = [(a.id, b.id) for a, b in candidate_pairs(claims)]
     assert pairs == _pairing_by_definition(claims)

@@ -71,8 +71,10 @@ def test_a_backend_replays_at_the_target_size_it_was_recorded_with(capsys: pytes
 
     reference = json.loads((EVAL / "results" / "embedded-chunk1000.json").read_text(encoding="utf-8"))
     assert reference["settings"]["chunk_chars"] == 1000
-    assert main(["eval", "--backend", "embedded-chunk1000", "--no-save", "--eval-dir", str(EVAL),
-                 "--seeds", str(SEEDS)]) == 0
+    assert (
+        main(["eval", "--backend", "embedded-chunk1000", "--no-save", "--eval-dir", str(EVAL), "--seeds", str(SEEDS)])
+        == 0
+    )
     micro = reference["systems"]["recoupe"]["extraction"]["micro"]
     assert f"{micro['precision']:.3f}   {micro['recall']:.3f}   {micro['f1']:.3f}" in capsys.readouterr().out
     with pytest.raises(RecordingMissingError):
@@ -87,7 +89,10 @@ def test_eval_without_vcrpy_says_what_to_install(tmp_path: Path) -> None:
     code = "import sys; sys.modules['vcr'] = None; from recoupe.cli import main; sys.exit(main(sys.argv[1:]))"
     done = subprocess.run(
         [sys.executable, "-c", code, "eval", "--no-save", "--eval-dir", str(EVAL), "--seeds", str(SEEDS)],
-        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
     )
     assert done.returncode != 0
     assert "Traceback" not in done.stderr

@@ -84,8 +84,10 @@ def test_whole_sentences_and_duplicates_do_not_collect_atomic_claims(gold: GoldS
     sentences = _system(gold, sentence)
     for ac in sentences:  # one claim per sentence, as a sentence-level system would give
         ac.claims = list({c.id: c for c in ac.claims}.values())
-    twice = [ac.model_copy(update={"claims": ac.claims + [c.model_copy(update={"id": c.id + "-2"})
-                                                          for c in ac.claims]}) for ac in sentences]
+    twice = [
+        ac.model_copy(update={"claims": ac.claims + [c.model_copy(update={"id": c.id + "-2"}) for c in ac.claims]})
+        for ac in sentences
+    ]
     assert _tp(gold, twice) == _tp(gold, sentences)  # a copy collects nothing more
     assert _f1(gold, sentences) < 0.75
 
@@ -94,8 +96,9 @@ def test_altered_amounts_days_and_subjects_never_match(gold: GoldSet) -> None:
     def amount(g: Claim, a: Article) -> Claim | None:
         if g.quantity is None:
             return None
-        q = Quantity(value=g.quantity.value * 1.3, unit=g.quantity.unit, currency=g.quantity.currency,
-                     bound=g.quantity.bound)
+        q = Quantity(
+            value=g.quantity.value * 1.3, unit=g.quantity.unit, currency=g.quantity.currency, bound=g.quantity.bound
+        )
         return g.model_copy(update={"id": g.id + "-a", "quantity": q})
 
     def day(g: Claim, a: Article) -> Claim | None:
@@ -103,15 +106,22 @@ def test_altered_amounts_days_and_subjects_never_match(gold: GoldSet) -> None:
         if t is None or (t.start is None and t.end is None and t.weekday is None):
             return None
         shift = dt.timedelta(days=400)
-        moved = TimeRef(text=t.text, start=t.start and t.start + shift, end=t.end and t.end + shift,
-                        weekday=None if t.weekday is None else (t.weekday + 1) % 7)
+        moved = TimeRef(
+            text=t.text,
+            start=t.start and t.start + shift,
+            end=t.end and t.end + shift,
+            weekday=None if t.weekday is None else (t.weekday + 1) % 7,
+        )
         return g.model_copy(update={"id": g.id + "-d", "time": moved})
 
     subjects = sorted({c.subject for c in gold.claims if c.subject})
 
     def subject(g: Claim, a: Article) -> Claim | None:
-        others = [s for s in subjects if s and g.subject and s.lower() not in g.subject.lower()
-                  and g.subject.lower() not in s.lower()]
+        others = [
+            s
+            for s in subjects
+            if s and g.subject and s.lower() not in g.subject.lower() and g.subject.lower() not in s.lower()
+        ]
         if not g.subject or not others:
             return None
         return g.model_copy(update={"id": g.id + "-x", "subject": others[len(g.id) % len(others)]})
@@ -125,11 +135,22 @@ def test_altered_amounts_days_and_subjects_never_match(gold: GoldSet) -> None:
 def _gold_facts(gold: GoldSet) -> list[Fact]:
     article_of = {c.id: c.article_id for c in gold.claims}
     return [
-        Fact(id=g.id, facet="statement", statement=g.statement, verdict=g.verdict, origins=sorted(g.origins),
-             members=[FactMember(claim_id=m.claim, article_id=article_of[m.claim] or "",
-                                 relation=Relation(m.relation), origin=(g.origins or ["?"])[0] if len(g.origins) < 2
-                                 else _member_origin(gold, g, m.claim))
-                      for m in g.members])
+        Fact(
+            id=g.id,
+            facet="statement",
+            statement=g.statement,
+            verdict=g.verdict,
+            origins=sorted(g.origins),
+            members=[
+                FactMember(
+                    claim_id=m.claim,
+                    article_id=article_of[m.claim] or "",
+                    relation=Relation(m.relation),
+                    origin=(g.origins or ["?"])[0] if len(g.origins) < 2 else _member_origin(gold, g, m.claim),
+                )
+                for m in g.members
+            ],
+        )
         for g in gold.facts
     ]
 
@@ -139,7 +160,11 @@ def _member_origin(gold: GoldSet, fact, claim_id: str) -> str:  # type: ignore[n
     # fact's origin that no other article stands for
     article = next(c.article_id for c in gold.claims if c.id == claim_id)
     own = f"article:{article}"
-    return own if own in fact.origins else fact.origins[[m.claim for m in fact.members].index(claim_id) % len(fact.origins)]
+    return (
+        own
+        if own in fact.origins
+        else fact.origins[[m.claim for m in fact.members].index(claim_id) % len(fact.origins)]
+    )
 
 
 def test_gold_facts_score_perfect_verdicts(gold: GoldSet) -> None:
@@ -155,9 +180,19 @@ def test_all_alone_is_not_a_good_clustering(gold: GoldSet) -> None:
     """Every claim in a fact of its own: corroborated recall 0, conflicts missed."""
     claims = _system(gold, lambda g, a: g)
     _, matches = score_extraction_strict(claims, gold)
-    alone = [Fact(id=c.id, facet="statement", statement=c.text, verdict=Verdict.single_source, origins=["x"],
-                  members=[FactMember(claim_id=c.id, article_id=c.article_id or "", relation=Relation.equivalent,
-                                      origin="x")]) for c in gold.claims]
+    alone = [
+        Fact(
+            id=c.id,
+            facet="statement",
+            statement=c.text,
+            verdict=Verdict.single_source,
+            origins=["x"],
+            members=[
+                FactMember(claim_id=c.id, article_id=c.article_id or "", relation=Relation.equivalent, origin="x")
+            ],
+        )
+        for c in gold.claims
+    ]
     scores = score_facts(alone, gold, [m for ms in matches.values() for m in ms])
     if any(g.verdict == Verdict.corroborated for g in gold.facts):
         assert scores.corroborated.recall == 0.0
@@ -166,12 +201,21 @@ def test_all_alone_is_not_a_good_clustering(gold: GoldSet) -> None:
 
 
 def test_strict_matching_needs_both_evidence_and_content() -> None:
-    text = ("Microsoft investit 4 milliards d'euros en France, et Amazon 1,2 milliard d'euros dans ses "
-            "centres logistiques du nord du pays.")
+    text = (
+        "Microsoft investit 4 milliards d'euros en France, et Amazon 1,2 milliard d'euros dans ses "
+        "centres logistiques du nord du pays."
+    )
     span = Span(start=0, end=38)
-    gold = Claim(id="g", article_id="a", text="Microsoft investit 4 milliards d'euros en France.", quote=span.slice(text),
-                 alignment=Alignment.exact,
-                 span=span, subject="Microsoft", quantity=Quantity(value=4e9, currency="EUR"))
+    gold = Claim(
+        id="g",
+        article_id="a",
+        text="Microsoft investit 4 milliards d'euros en France.",
+        quote=span.slice(text),
+        alignment=Alignment.exact,
+        span=span,
+        subject="Microsoft",
+        quantity=Quantity(value=4e9, currency="EUR"),
+    )
     good = gold.model_copy(update={"id": "p"})
     assert [m.pred_id for m in strict_match_claims([good], [gold])] == ["p"]
     whole = good.model_copy(update={"span": Span(start=0, end=len(text)), "quote": text})

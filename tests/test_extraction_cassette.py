@@ -48,7 +48,9 @@ def test_same_input_gives_the_same_claim_ids() -> None:
 
 
 def test_a_request_not_in_the_recording_fails_fast_and_names_the_article(tmp_path: Path) -> None:
-    article = load_articles(SEEDS / f"{ARTICLE}.txt")[0].model_copy(update={"text": "Un autre texte, jamais enregistré, sur 7 milliards d'euros."})
+    article = load_articles(SEEDS / f"{ARTICLE}.txt")[0].model_copy(
+        update={"text": "Un autre texte, jamais enregistré, sur 7 milliards d'euros."}
+    )
     with cassette(CASSETTE), pytest.raises(RecordingMissingError) as info:
         extract_one(_replay_llm(), article, chunk_chars=Settings().target_chars)
     assert info.value.article_id == ARTICLE

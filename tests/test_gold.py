@@ -47,17 +47,36 @@ def claim(cid: str, quote: str, **extra: Any) -> dict[str, Any]:
 def good_claims() -> dict[str, list[dict[str, Any]]]:
     return {
         ART: [
-            claim("000-01", "Dimanche, Microsoft a annoncé", kind="date",
-                  time={"text": "Dimanche", "start": None, "end": None}),
-            claim("000-02", "quatre milliards d’euros (4,3 milliards de dollars)", kind="amount",
-                  quantity={"value": 4e9, "unit": None, "currency": "EUR", "bound": "exact",
-                            "equivalents": [{"value": 4.3e9, "unit": None, "currency": "USD"}]},
-                  modality="announced_plan", subject="Microsoft", claimant="AFP"),
+            claim(
+                "000-01",
+                "Dimanche, Microsoft a annoncé",
+                kind="date",
+                time={"text": "Dimanche", "start": None, "end": None},
+            ),
+            claim(
+                "000-02",
+                "quatre milliards d’euros (4,3 milliards de dollars)",
+                kind="amount",
+                quantity={
+                    "value": 4e9,
+                    "unit": None,
+                    "currency": "EUR",
+                    "bound": "exact",
+                    "equivalents": [{"value": 4.3e9, "unit": None, "currency": "USD"}],
+                },
+                modality="announced_plan",
+                subject="Microsoft",
+                claimant="AFP",
+            ),
             claim("000-03", "ouvrira un site", occurrence=2, kind="plan", subject="Amazon"),
         ],
         ART2: [
-            claim("001-01", "Lundi, Microsoft a annoncé", kind="date",
-                  time={"text": "Lundi", "start": "2024-05-13", "end": "2024-05-13"}),
+            claim(
+                "001-01",
+                "Lundi, Microsoft a annoncé",
+                kind="date",
+                time={"text": "Lundi", "start": "2024-05-13", "end": "2024-05-13"},
+            ),
         ],
     }
 
@@ -65,16 +84,30 @@ def good_claims() -> dict[str, list[dict[str, Any]]]:
 def good_facts() -> dict[str, Any]:
     return {
         "facts": [
-            {"id": "F1", "statement": "Jour de l’annonce", "verdict": "conflicting", "origins": ["AFP", "article:001"],
-             "members": [{"claim": "000-01", "relation": "equivalent"}, {"claim": "001-01", "relation": "contradicts"}]},
-            {"id": "F2", "statement": "4 Md€", "verdict": "single_source", "origins": ["AFP"],
-             "members": [{"claim": "000-02", "relation": "equivalent"}]},
+            {
+                "id": "F1",
+                "statement": "Jour de l’annonce",
+                "verdict": "conflicting",
+                "origins": ["AFP", "article:001"],
+                "members": [
+                    {"claim": "000-01", "relation": "equivalent"},
+                    {"claim": "001-01", "relation": "contradicts"},
+                ],
+            },
+            {
+                "id": "F2",
+                "statement": "4 Md€",
+                "verdict": "single_source",
+                "origins": ["AFP"],
+                "members": [{"claim": "000-02", "relation": "equivalent"}],
+            },
         ]
     }
 
 
-def write(tmp_path: Path, claims: dict[str, list[dict[str, Any]]] | None = None,
-          facts: dict[str, Any] | None = None) -> tuple[Path, Path]:
+def write(
+    tmp_path: Path, claims: dict[str, list[dict[str, Any]]] | None = None, facts: dict[str, Any] | None = None
+) -> tuple[Path, Path]:
     seeds = tmp_path / "seeds"
     seeds.mkdir(parents=True, exist_ok=True)
     (seeds / f"{ART}.txt").write_text(TEXT, encoding="utf-8")
@@ -126,7 +159,9 @@ def test_to_claims(tmp_path: Path) -> None:
     # Gold claims fed back as predictions match themselves one to one with score 1.
     matches = match_claims(claims[ART], claims[ART])
     assert [(m.pred_id, m.gold_id, m.score) for m in matches] == [
-        ("000-01", "000-01", 1.0), ("000-02", "000-02", 1.0), ("000-03", "000-03", 1.0)
+        ("000-01", "000-01", 1.0),
+        ("000-02", "000-02", 1.0),
+        ("000-03", "000-03", 1.0),
     ]
 
 

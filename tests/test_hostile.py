@@ -101,8 +101,9 @@ def _settings(server: FakeOpenAIServer, tmp_path: Path, **kw: Any) -> Settings:
 # -- 1. what extract() and check() take ----------------------------------------------------------
 
 
-def test_a_str_is_one_path_not_a_sequence_of_characters(tmp_path: Path, server: FakeOpenAIServer,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_str_is_one_path_not_a_sequence_of_characters(
+    tmp_path: Path, server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _two_good(tmp_path / "in")
     monkeypatch.chdir(tmp_path / "in")
     llm = LLM(_settings(server, tmp_path))
@@ -136,7 +137,9 @@ MALFORMED_BODIES = {
     "HTML page": Reply(body=b"<html><body>502 Bad Gateway</body></html>", headers={"content-type": "text/html"}),
     "empty body": Reply(body=b"", headers={"content-type": "application/json"}),
     "JSON list": Reply(body=b"[1, 2]", headers={"content-type": "application/json"}),
-    "null message": Reply(body=b'{"choices": [{"index": 0, "message": null}]}', headers={"content-type": "application/json"}),
+    "null message": Reply(
+        body=b'{"choices": [{"index": 0, "message": null}]}', headers={"content-type": "application/json"}
+    ),
     "choices not a list": Reply(body=b'{"choices": "x"}', headers={"content-type": "application/json"}),
 }
 
@@ -150,8 +153,12 @@ def test_a_malformed_http_answer_is_asked_again(tmp_path: Path, kind: str) -> No
         server.script(MALFORMED_BODIES[kind], MALFORMED_BODIES[kind], Reply.json(GOOD))
         llm = LLM(_settings(server, tmp_path))
         try:
-            answer = llm.complete(stage="extract", prompt=load_prompt(EXTRACT_PROMPT),
-                                  variables={"target": "Amazon investit.", "context": ""}, response_model=ClaimDrafts)
+            answer = llm.complete(
+                stage="extract",
+                prompt=load_prompt(EXTRACT_PROMPT),
+                variables={"target": "Amazon investit.", "context": ""},
+                response_model=ClaimDrafts,
+            )
         finally:
             llm.close()
         assert answer.claims[0].quote == "Amazon investit"
@@ -169,8 +176,14 @@ def test_a_body_that_stays_malformed_fails_after_bounded_retries(tmp_path: Path)
         llm = LLM(_settings(server, tmp_path, max_retries=2))
         try:
             with pytest.raises(TransientLLMError) as info:
-                llm.complete(stage="extract", prompt=load_prompt(EXTRACT_PROMPT), article_id="a1", chunk_index=0,
-                             variables={"target": "Amazon investit.", "context": ""}, response_model=ClaimDrafts)
+                llm.complete(
+                    stage="extract",
+                    prompt=load_prompt(EXTRACT_PROMPT),
+                    article_id="a1",
+                    chunk_index=0,
+                    variables={"target": "Amazon investit.", "context": ""},
+                    response_model=ClaimDrafts,
+                )
         finally:
             llm.close()
         assert len(server.requests) == 3
@@ -216,8 +229,9 @@ def _check_unreadable_file(tmp_path: Path, cli: CliRun) -> None:
     assert [Path(f["source"]).name for f in result["failures"]] == ["locked.txt"]
 
 
-def test_an_unreadable_file_is_named_and_the_others_processed(tmp_path: Path, cli: CliRun,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unreadable_file_is_named_and_the_others_processed(
+    tmp_path: Path, cli: CliRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _folder(_two_good(tmp_path / "in"), **{"locked.txt": TEXT})
     _deny_read(monkeypatch, "locked.txt")
     _check_unreadable_file(tmp_path, cli)
@@ -240,8 +254,9 @@ def _check_unreadable_folder(tmp_path: Path, cli: CliRun) -> None:
     assert [Path(f["source"]).name for f in result["failures"]] == ["private"]
 
 
-def test_an_unreadable_subfolder_is_named_not_skipped_silently(tmp_path: Path, cli: CliRun,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unreadable_subfolder_is_named_not_skipped_silently(
+    tmp_path: Path, cli: CliRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _folder(_two_good(tmp_path / "in") / "private", **{"hidden.txt": TEXT})
     _deny_listing(monkeypatch, tmp_path / "in" / "private")
     _check_unreadable_folder(tmp_path, cli)
@@ -315,8 +330,9 @@ OUTPUTS = [
 
 @pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs /proc to see where an fd points")
 @pytest.mark.parametrize(("command", "flag", "name"), OUTPUTS)
-def test_a_full_disk_keeps_the_previous_output(tmp_path: Path, cli: CliRun, monkeypatch: pytest.MonkeyPatch,
-                                               command: str, flag: str, name: str) -> None:
+def test_a_full_disk_keeps_the_previous_output(
+    tmp_path: Path, cli: CliRun, monkeypatch: pytest.MonkeyPatch, command: str, flag: str, name: str
+) -> None:
     folder = _two_good(tmp_path / "in")
     reports = tmp_path / "reports"
     reports.mkdir()
@@ -373,10 +389,23 @@ def test_two_processes_on_one_cache_and_one_output(tmp_path: Path) -> None:
     folder = _folder(tmp_path / "in", **{f"a{i}.txt": TEXT.replace("Amazon", f"Firme{i}") for i in range(6)})
     out = tmp_path / "out.json"
     with FakeOpenAIServer(default=_echo, latency=0.02) as fake:
-        env = {**os.environ, "OPENAI_BASE_URL": fake.base_url, "RECOUPE_MODEL": "fake",
-               "RECOUPE_CACHE_DIR": str(tmp_path / "cache"), "RECOUPE_CONCURRENCY": "2"}
-        procs = [subprocess.Popen([sys.executable, "-m", "recoupe.cli", "extract", str(folder), "--out", str(out), "-q"],
-                                  env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+        env = {
+            **os.environ,
+            "OPENAI_BASE_URL": fake.base_url,
+            "RECOUPE_MODEL": "fake",
+            "RECOUPE_CACHE_DIR": str(tmp_path / "cache"),
+            "RECOUPE_CONCURRENCY": "2",
+        }
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "recoupe.cli", "extract", str(folder), "--out", str(out), "-q"],
+                env=env,
+                text=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            for _ in range(2)
+        ]
         results = [p.communicate(timeout=120) for p in procs]
     for p, (_, err) in zip(procs, results, strict=True):
         assert p.returncode == 0, err
@@ -391,9 +420,9 @@ def test_two_processes_on_one_cache_and_one_output(tmp_path: Path) -> None:
 # -- 5. the cache on a full disk, and a damaged cache -------------------------------------------
 
 
-def test_a_cache_write_failure_is_a_warning_and_the_answer_is_used(tmp_path: Path, server: FakeOpenAIServer,
-                                                                   monkeypatch: pytest.MonkeyPatch,
-                                                                   caplog: pytest.LogCaptureFixture) -> None:
+def test_a_cache_write_failure_is_a_warning_and_the_answer_is_used(
+    tmp_path: Path, server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     def full(self: Any, *args: Any, **kwargs: Any) -> bool:
         raise sqlite3.OperationalError("database or disk is full")
 
@@ -416,8 +445,9 @@ def _damaged_cache(directory: Path) -> Path:
     return directory
 
 
-def test_a_damaged_cache_degrades_to_misses(tmp_path: Path, server: FakeOpenAIServer,
-                                            caplog: pytest.LogCaptureFixture) -> None:
+def test_a_damaged_cache_degrades_to_misses(
+    tmp_path: Path, server: FakeOpenAIServer, caplog: pytest.LogCaptureFixture
+) -> None:
     _damaged_cache(tmp_path / "cache")
     result = recoupe.extract(_two_good(tmp_path / "in"), _settings(server, tmp_path))
     assert len(result.articles) == 2 and not result.failures
@@ -443,10 +473,19 @@ def test_the_cli_says_once_that_the_cache_is_damaged_and_goes_on(tmp_path: Path)
     _damaged_cache(tmp_path / "cache")
     folder = _two_good(tmp_path / "in")
     with FakeOpenAIServer(default=_echo) as fake:
-        env = {**os.environ, "OPENAI_BASE_URL": fake.base_url, "RECOUPE_MODEL": "fake",
-               "RECOUPE_CACHE_DIR": str(tmp_path / "cache")}
-        proc = subprocess.run([sys.executable, "-m", "recoupe.cli", "extract", str(folder), "--out",
-                               str(tmp_path / "out.json"), "-q"], env=env, text=True, capture_output=True, timeout=120)
+        env = {
+            **os.environ,
+            "OPENAI_BASE_URL": fake.base_url,
+            "RECOUPE_MODEL": "fake",
+            "RECOUPE_CACHE_DIR": str(tmp_path / "cache"),
+        }
+        proc = subprocess.run(
+            [sys.executable, "-m", "recoupe.cli", "extract", str(folder), "--out", str(tmp_path / "out.json"), "-q"],
+            env=env,
+            text=True,
+            capture_output=True,
+            timeout=120,
+        )
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert len([line for line in proc.stderr.splitlines() if "damaged" in line]) == 1
@@ -500,8 +539,9 @@ def _readonly(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
 
 
 @pytest.mark.parametrize("case", ["a folder", "missing parent", "parent is a file", "read-only folder"])
-def test_an_unusable_output_is_refused_before_any_model_call(tmp_path: Path, cli: CliRun, server: FakeOpenAIServer,
-                                                             monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+def test_an_unusable_output_is_refused_before_any_model_call(
+    tmp_path: Path, cli: CliRun, server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
     folder = _two_good(tmp_path / "in")
     if case == "a folder":
         target = tmp_path / "out.json"
@@ -515,8 +555,10 @@ def test_an_unusable_output_is_refused_before_any_model_call(tmp_path: Path, cli
         (tmp_path / "ro").mkdir()
         target = tmp_path / "ro" / "out.json"
         _readonly(monkeypatch, tmp_path / "ro")
-    for args in (["extract", str(folder), "--out", str(target)],
-                 ["check", str(folder), "--html", str(tmp_path / "fine.html"), "--json", str(target)]):
+    for args in (
+        ["extract", str(folder), "--out", str(target)],
+        ["check", str(folder), "--html", str(tmp_path / "fine.html"), "--json", str(target)],
+    ):
         code, _out, err = cli(*args, "-q")
         assert code == 2, err
         _one_error_line(err, str(target))
@@ -525,8 +567,9 @@ def test_an_unusable_output_is_refused_before_any_model_call(tmp_path: Path, cli
 
 
 @pytest.mark.skipif(AS_ROOT or not hasattr(os, "geteuid"), reason="root writes in a read-only folder")
-def test_a_read_only_output_folder_by_chmod_is_refused_first(tmp_path: Path, cli: CliRun,
-                                                              server: FakeOpenAIServer) -> None:  # pragma: no cover
+def test_a_read_only_output_folder_by_chmod_is_refused_first(
+    tmp_path: Path, cli: CliRun, server: FakeOpenAIServer
+) -> None:  # pragma: no cover
     folder = _two_good(tmp_path / "in")
     (tmp_path / "ro").mkdir()
     (tmp_path / "ro").chmod(0o555)
@@ -538,9 +581,9 @@ def test_a_read_only_output_folder_by_chmod_is_refused_first(tmp_path: Path, cli
     _one_error_line(err, str(tmp_path / "ro" / "out.json"))
 
 
-def test_an_unusable_cache_folder_is_refused_before_any_model_call(tmp_path: Path, cli: CliRun,
-                                                                   server: FakeOpenAIServer,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unusable_cache_folder_is_refused_before_any_model_call(
+    tmp_path: Path, cli: CliRun, server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = _two_good(tmp_path / "in")
     (tmp_path / "file").write_text("x")
     for cache_dir in (tmp_path / "file", tmp_path / "file" / "cache"):
@@ -558,22 +601,55 @@ def test_an_unusable_cache_folder_is_refused_before_any_model_call(tmp_path: Pat
 # -- 10. wrong types and settings ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("name", "value"), [
-    ("concurrency", 0), ("concurrency", -3), ("concurrency", "8"), ("concurrency", True), ("concurrency", 2.5),
-    ("chunk_chars", -1), ("chunk_chars", 0), ("timeout", -1), ("timeout", 0), ("timeout", float("nan")),
-    ("max_retries", -1), ("max_reasks", -1), ("requests_per_minute", 0), ("requests_per_minute", -5),
-    ("max_tokens", 0), ("temperature", -0.1), ("max_backoff", -1), ("model", ""), ("model", None),
-    ("base_url", "localhost:8000"), ("base_url", ""), ("use_cache", "no"), ("seed", "1"), ("cache_dir", 42),
-    ("extra_body", "x"), ("api_key", 123),
-])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("concurrency", 0),
+        ("concurrency", -3),
+        ("concurrency", "8"),
+        ("concurrency", True),
+        ("concurrency", 2.5),
+        ("chunk_chars", -1),
+        ("chunk_chars", 0),
+        ("timeout", -1),
+        ("timeout", 0),
+        ("timeout", float("nan")),
+        ("max_retries", -1),
+        ("max_reasks", -1),
+        ("requests_per_minute", 0),
+        ("requests_per_minute", -5),
+        ("max_tokens", 0),
+        ("temperature", -0.1),
+        ("max_backoff", -1),
+        ("model", ""),
+        ("model", None),
+        ("base_url", "localhost:8000"),
+        ("base_url", ""),
+        ("use_cache", "no"),
+        ("seed", "1"),
+        ("cache_dir", 42),
+        ("extra_body", "x"),
+        ("api_key", 123),
+    ],
+)
 def test_a_bad_setting_is_refused_naming_it(name: str, value: Any) -> None:
     with pytest.raises(ConfigError, match=name):
         Settings(**{name: value})
 
 
 def test_good_settings_are_accepted(tmp_path: Path) -> None:
-    s = Settings(concurrency=3, chunk_chars=200, timeout=5, max_retries=0, max_reasks=0, requests_per_minute=0.5,
-                 temperature=0.7, max_backoff=0, base_url="http://127.0.0.1:1/v1", cache_dir=str(tmp_path / "c"))  # type: ignore[arg-type]
+    s = Settings(
+        concurrency=3,
+        chunk_chars=200,
+        timeout=5,
+        max_retries=0,
+        max_reasks=0,
+        requests_per_minute=0.5,
+        temperature=0.7,
+        max_backoff=0,
+        base_url="http://127.0.0.1:1/v1",
+        cache_dir=str(tmp_path / "c"),
+    )  # type: ignore[arg-type]
     assert s.cache_dir == tmp_path / "c" and s.concurrency == 3
 
 
@@ -585,29 +661,47 @@ def test_a_cache_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
         Settings.from_env({"RECOUPE_CACHE_DIR": str(tmp_path / "f")})
 
 
-@pytest.mark.parametrize(("var", "value"), [
-    ("RECOUPE_CONCURRENCY", "abc"), ("RECOUPE_CONCURRENCY", "0"), ("RECOUPE_CONCURRENCY", "1.5"),
-    ("RECOUPE_RPM", "fast"), ("RECOUPE_RPM", "0"), ("RECOUPE_RPM", "nan"), ("RECOUPE_CHUNK_CHARS", "-1"),
-    ("RECOUPE_CHUNK_CHARS", "1e3"), ("OPENAI_BASE_URL", "localhost:8000"),
-])
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [
+        ("RECOUPE_CONCURRENCY", "abc"),
+        ("RECOUPE_CONCURRENCY", "0"),
+        ("RECOUPE_CONCURRENCY", "1.5"),
+        ("RECOUPE_RPM", "fast"),
+        ("RECOUPE_RPM", "0"),
+        ("RECOUPE_RPM", "nan"),
+        ("RECOUPE_CHUNK_CHARS", "-1"),
+        ("RECOUPE_CHUNK_CHARS", "1e3"),
+        ("OPENAI_BASE_URL", "localhost:8000"),
+    ],
+)
 def test_a_bad_environment_variable_is_refused_naming_it(var: str, value: str) -> None:
     with pytest.raises(ConfigError, match=var):
         Settings.from_env({var: value})
 
 
-@pytest.mark.parametrize("args", [
-    ["--concurrency", "0"], ["--chunk-chars", "-1"], ["--timeout", "-1"], ["--max-retries", "-1"], ["--rpm", "0"],
-])
-def test_the_cli_prints_a_bad_setting_as_one_line(tmp_path: Path, cli: CliRun, server: FakeOpenAIServer,
-                                                  args: list[str]) -> None:
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--concurrency", "0"],
+        ["--chunk-chars", "-1"],
+        ["--timeout", "-1"],
+        ["--max-retries", "-1"],
+        ["--rpm", "0"],
+    ],
+)
+def test_the_cli_prints_a_bad_setting_as_one_line(
+    tmp_path: Path, cli: CliRun, server: FakeOpenAIServer, args: list[str]
+) -> None:
     code, _out, err = cli("extract", str(_two_good(tmp_path / "in")), *args, "-q")
     assert code == 2
     _one_error_line(err, args[0].lstrip("-").replace("-", "_").replace("rpm", "requests_per_minute"))
     assert server.requests == []
 
 
-def test_the_cli_prints_a_bad_environment_variable_as_one_line(tmp_path: Path, cli: CliRun, server: FakeOpenAIServer,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_cli_prints_a_bad_environment_variable_as_one_line(
+    tmp_path: Path, cli: CliRun, server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("RECOUPE_CONCURRENCY", "abc")
     code, _out, err = cli("extract", str(_two_good(tmp_path / "in")), "-q")
     assert code == 2
@@ -631,8 +725,9 @@ def test_the_loader_takes_one_path_as_a_str() -> None:
 
 
 @pytest.mark.parametrize("name", ["empty", "x.txt", "only-pdf"])
-def test_a_folder_without_articles_is_said_and_fails(tmp_path: Path, cli: CliRun, server: FakeOpenAIServer,
-                                                     name: str) -> None:
+def test_a_folder_without_articles_is_said_and_fails(
+    tmp_path: Path, cli: CliRun, server: FakeOpenAIServer, name: str
+) -> None:
     folder = tmp_path / name
     folder.mkdir()
     if name == "only-pdf":
@@ -650,7 +745,9 @@ def test_a_folder_without_articles_is_said_and_fails(tmp_path: Path, cli: CliRun
 
 def test_front_matter_with_crlf_line_endings_is_read(tmp_path: Path) -> None:
     path = tmp_path / "a.md"
-    path.write_bytes(b"---\r\noutlet: AFP\r\npublished: 2024-05-12\r\nid: crlf-1\r\n---\r\nDimanche, Microsoft a annonc\xc3\xa9.\r\n")
+    path.write_bytes(
+        b"---\r\noutlet: AFP\r\npublished: 2024-05-12\r\nid: crlf-1\r\n---\r\nDimanche, Microsoft a annonc\xc3\xa9.\r\n"
+    )
     article = load_articles(path)[0]
     assert (article.id, article.outlet, str(article.published)) == ("crlf-1", "AFP", "2024-05-12")
     assert article.text == "Dimanche, Microsoft a annoncé.\r\n"
@@ -687,13 +784,16 @@ def test_a_nul_byte_after_the_first_8_kb_is_binary(tmp_path: Path) -> None:
         load_articles(path)
 
 
-@pytest.mark.parametrize(("name", "content"), [
-    ("empty-id.json", '{"id": "", "text": "Un texte."}'),
-    ("blank-id.json", '{"id": "   ", "text": "Un texte."}'),
-    ("blank-id.jsonl", '{"id": "\\t", "text": "Un texte."}\n'),
-    ("blank-id.md", "---\nid:   \n---\nUn texte."),
-    ("control-id.json", '{"id": "a\\u001b[2Jb", "text": "Un texte."}'),
-])
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("empty-id.json", '{"id": "", "text": "Un texte."}'),
+        ("blank-id.json", '{"id": "   ", "text": "Un texte."}'),
+        ("blank-id.jsonl", '{"id": "\\t", "text": "Un texte."}\n'),
+        ("blank-id.md", "---\nid:   \n---\nUn texte."),
+        ("control-id.json", '{"id": "a\\u001b[2Jb", "text": "Un texte."}'),
+    ],
+)
 def test_an_empty_or_blank_id_is_refused(tmp_path: Path, name: str, content: str) -> None:
     path = tmp_path / name
     path.write_text(content)
@@ -717,11 +817,14 @@ def _controls(text: str) -> list[str]:
 
 
 def test_control_sequences_from_files_never_reach_the_terminal(tmp_path: Path, cli: CliRun) -> None:
-    folder = _folder(tmp_path / "in", **{
-        "evil\x1b]0;pwned\x07\x1b[2J.txt": "",  # fails (empty), and its name is printed
-        "dup.json": json.dumps([{"id": "x\x1b[31m", "text": TEXT}]),
-        "esc.txt": "Amazon \x1b[31minvestit\x9b2J 1 milliard. Suite du texte.",
-    })
+    folder = _folder(
+        tmp_path / "in",
+        **{
+            "evil\x1b]0;pwned\x07\x1b[2J.txt": "",  # fails (empty), and its name is printed
+            "dup.json": json.dumps([{"id": "x\x1b[31m", "text": TEXT}]),
+            "esc.txt": "Amazon \x1b[31minvestit\x9b2J 1 milliard. Suite du texte.",
+        },
+    )
     _code, out, err = cli("check", str(folder), "--no-adjudicate", "-q")
     assert "Traceback" not in err
     assert "FAILED" in err and "evil" in err and "pwned" in err
@@ -735,21 +838,44 @@ def test_control_sequences_from_files_never_reach_the_terminal(tmp_path: Path, c
 # -- property: whatever the file, a result or an error naming it --------------------------------
 
 _KEYS = st.sampled_from(["id", "text", "outlet", "url", "published", "language", "junk", ""])
-_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=30),
-                     st.sampled_from(["2024-05-12", "2024-13-45", "fr", "", "   ", "\x1b[2J", "\ufeff"]))
-_JSON_VALUES = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=6),
-                            max_leaves=12)
-_RECORDS = st.fixed_dictionaries({"text": st.text(max_size=200)},
-                                 optional={"id": _SCALARS, "published": _SCALARS, "outlet": _SCALARS, "junk": _SCALARS})
-_NASTY_JSON = st.sampled_from(['{"text": "\\ud800"}', '{"text": "a", "id": "\\udfff"}', "[" * 5000, "NaN", "{}",
-                               '{"text": "ok", "text": 3}', "\ufeff{\"text\": \"BOM\"}", '"just a string"'])
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(max_size=30),
+    st.sampled_from(["2024-05-12", "2024-13-45", "fr", "", "   ", "\x1b[2J", "\ufeff"]),
+)
+_JSON_VALUES = st.recursive(
+    _SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=6), max_leaves=12
+)
+_RECORDS = st.fixed_dictionaries(
+    {"text": st.text(max_size=200)},
+    optional={"id": _SCALARS, "published": _SCALARS, "outlet": _SCALARS, "junk": _SCALARS},
+)
+_NASTY_JSON = st.sampled_from(
+    [
+        '{"text": "\\ud800"}',
+        '{"text": "a", "id": "\\udfff"}',
+        "[" * 5000,
+        "NaN",
+        "{}",
+        '{"text": "ok", "text": 3}',
+        '\ufeff{"text": "BOM"}',
+        '"just a string"',
+    ]
+)
 
 
 @st.composite
 def _front_matter(draw: st.DrawFn) -> bytes:
     newline = draw(st.sampled_from(["\n", "\r\n", "\r"]))
-    lines = draw(st.lists(st.tuples(_KEYS, st.text(max_size=20)).map(lambda kv: f"{kv[0]}: {kv[1]}")
-                          | st.text(max_size=20), max_size=5))
+    lines = draw(
+        st.lists(
+            st.tuples(_KEYS, st.text(max_size=20)).map(lambda kv: f"{kv[0]}: {kv[1]}") | st.text(max_size=20),
+            max_size=5,
+        )
+    )
     closing = draw(st.sampled_from(["---", "--- ", "", "...", "----"]))
     body = draw(st.text(max_size=200))
     return newline.join(["---", *lines, closing, body]).encode("utf-8", "surrogatepass")

@@ -33,8 +33,12 @@ ARTICLE_A = Article(
         "Selon l'AFP, il créera 300 emplois d'ici 2027. Le site ouvrira en mars."
     ),
 )
-ARTICLE_B = Article(id="lx-b", language="fr", text="La société Brume a levé 40 millions d'euros à Lille, selon Les Echos.")
-ARTICLE_C = Article(id="lx-c", language="fr", text="Le port de Sète a accueilli 12 000 passagers en juillet, un record.")
+ARTICLE_B = Article(
+    id="lx-b", language="fr", text="La société Brume a levé 40 millions d'euros à Lille, selon Les Echos."
+)
+ARTICLE_C = Article(
+    id="lx-c", language="fr", text="Le port de Sète a accueilli 12 000 passagers en juillet, un record."
+)
 
 ANSWER_A = {
     "extractions": [
@@ -48,11 +52,17 @@ ANSWER_A = {
         },
         {
             "claim": "il créera 300 emplois d'ici 2027",
-            "claim_attributes": {"claim": "Ardoise créera 300 emplois d'ici 2027.", "subject": "Ardoise",
-                                 "claimant": "Le Monde"},
+            "claim_attributes": {
+                "claim": "Ardoise créera 300 emplois d'ici 2027.",
+                "subject": "Ardoise",
+                "claimant": "Le Monde",
+            },
         },
         {"claim": "en mars", "claim_attributes": {"claim": "Le site d'Ardoise ouvrira en mars."}},
-        {"claim": "une usine flottante au large de Quimper", "claim_attributes": {"claim": "Ardoise construira une usine."}},
+        {
+            "claim": "une usine flottante au large de Quimper",
+            "claim_attributes": {"claim": "Ardoise construira une usine."},
+        },
     ]
 }
 USAGE_A = {"prompt_tokens": 321, "completion_tokens": 45}
@@ -120,13 +130,24 @@ def test_claims_are_grounded_normalized_and_replayed_without_the_server(tmp_path
 def _gold() -> Any:
     claims = {
         "lx-a": [
-            GoldClaim(id="g-a1", kind="amount", text="Ardoise investit 250 millions d'euros à Brest.",
-                      quote="un investissement de 250 millions d'euros à Brest"),
-            GoldClaim(id="g-a2", kind="count", text="Ardoise créera 300 emplois d'ici 2027.",
-                      quote="il créera 300 emplois d'ici 2027"),
+            GoldClaim(
+                id="g-a1",
+                kind="amount",
+                text="Ardoise investit 250 millions d'euros à Brest.",
+                quote="un investissement de 250 millions d'euros à Brest",
+            ),
+            GoldClaim(
+                id="g-a2",
+                kind="count",
+                text="Ardoise créera 300 emplois d'ici 2027.",
+                quote="il créera 300 emplois d'ici 2027",
+            ),
         ],
-        "lx-b": [GoldClaim(id="g-b1", kind="amount", text="Brume a levé 40 millions d'euros.",
-                           quote="a levé 40 millions d'euros")],
+        "lx-b": [
+            GoldClaim(
+                id="g-b1", kind="amount", text="Brume a levé 40 millions d'euros.", quote="a levé 40 millions d'euros"
+            )
+        ],
     }
     return make_gold([ARTICLE_A, ARTICLE_B, ARTICLE_C], claims, [])
 
@@ -151,8 +172,15 @@ def test_run_counts_usage_reports_failures_and_replays(tmp_path: Path) -> None:
     assert stats["lx-b"]["failed"] and stats["lx-b"]["claims"] == 0
     # the unparsable answer: LangExtract drops the chunk with a warning only
     assert stats["lx-c"] == stats["lx-c"] | {"failed": False, "chunks": 1, "omitted_chunks": 1, "extractions": 0}
-    assert stats["lx-a"] == stats["lx-a"] | {"chunks": 1, "omitted_chunks": 0, "extractions": 4, "claims": 3,
-                                             "ungrounded": 1, "short_spans": 1, "classes": {"claim": 4}}
+    assert stats["lx-a"] == stats["lx-a"] | {
+        "chunks": 1,
+        "omitted_chunks": 0,
+        "extractions": 4,
+        "claims": 3,
+        "ungrounded": 1,
+        "short_spans": 1,
+        "classes": {"claim": 4},
+    }
     assert replayed["short_spans"] == 1 and replayed["omitted_chunks"] == 1
 
     # usage from the recorded responses: 3 calls, tokens of the two that carried usage
@@ -173,8 +201,9 @@ def test_run_counts_usage_reports_failures_and_replays(tmp_path: Path) -> None:
     assert params["provider"] == "OpenAILanguageModel" and params["extraction_passes"] == 1
     assert "api_key" not in json.dumps(replayed["langextract"])
 
-    table = format_table({"backend": "fake", "model": MODEL, "gold_hash": "0" * 64,
-                          "systems": {"langextract": replayed}})
+    table = format_table(
+        {"backend": "fake", "model": MODEL, "gold_hash": "0" * 64, "systems": {"langextract": replayed}}
+    )
     assert "langextract" in table and "model calls 3" in table
 
 

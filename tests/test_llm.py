@@ -11,19 +11,40 @@ from recoupe.llm.cache import cache_key
 from recoupe.llm.prompts import load_prompt
 from recoupe.testing import FakeOpenAIServer, Fault, Reply
 
-GOOD = {"claims": [{"claim": "Amazon investit 1,2 milliard d'euros.", "quote": "Amazon investit", "subject": "Amazon", "claimant": None}]}
+GOOD = {
+    "claims": [
+        {
+            "claim": "Amazon investit 1,2 milliard d'euros.",
+            "quote": "Amazon investit",
+            "subject": "Amazon",
+            "claimant": None,
+        }
+    ]
+}
 
 
 def _llm(server: FakeOpenAIServer, tmp_path: Path, **kw: object) -> LLM:
-    settings = Settings(model="fake", base_url=server.base_url, api_key="sk-test-SECRET", cache_dir=tmp_path / "c",
-                        max_backoff=0.2, timeout=5, **kw)  # type: ignore[arg-type]
+    settings = Settings(
+        model="fake",
+        base_url=server.base_url,
+        api_key="sk-test-SECRET",
+        cache_dir=tmp_path / "c",
+        max_backoff=0.2,
+        timeout=5,
+        **kw,
+    )  # type: ignore[arg-type]
     return LLM(settings)
 
 
 def _ask(llm: LLM, target: str = "Amazon investit 1,2 milliard d'euros.") -> ClaimDrafts:
-    return llm.complete(stage="extract", prompt=load_prompt(EXTRACT_PROMPT),
-                        variables={"target": target, "context": ""}, response_model=ClaimDrafts,
-                        article_id="a1", chunk_index=0)
+    return llm.complete(
+        stage="extract",
+        prompt=load_prompt(EXTRACT_PROMPT),
+        variables={"target": target, "context": ""},
+        response_model=ClaimDrafts,
+        article_id="a1",
+        chunk_index=0,
+    )
 
 
 def test_answer_is_parsed_counted_and_cached(tmp_path: Path) -> None:
@@ -86,8 +107,11 @@ def test_truncated_output_is_its_own_error(tmp_path: Path) -> None:
 def test_timeouts_and_connection_resets_become_recoupe_errors(tmp_path: Path) -> None:
     with FakeOpenAIServer() as server:
         server.script(Fault.slow(2.0), Fault.reset())
-        llm = LLM(Settings(model="fake", base_url=server.base_url, cache_dir=tmp_path, timeout=0.5,
-                           max_retries=1, max_backoff=0.1))
+        llm = LLM(
+            Settings(
+                model="fake", base_url=server.base_url, cache_dir=tmp_path, timeout=0.5, max_retries=1, max_backoff=0.1
+            )
+        )
         with pytest.raises(TransientLLMError) as info:
             _ask(llm)
         assert len(server.requests) == 2
@@ -96,8 +120,16 @@ def test_timeouts_and_connection_resets_become_recoupe_errors(tmp_path: Path) ->
 
 
 def test_cache_key_depends_on_what_shapes_the_answer_and_never_on_the_key() -> None:
-    base = {"model": "m", "messages": [{"role": "user", "content": "x"}], "schema": {"a": 1}, "temperature": 0.0, "seed": 1,
-                "prompt_id": "p.v1", "prompt_sha256": "h", "max_tokens": 10}
+    base = {
+        "model": "m",
+        "messages": [{"role": "user", "content": "x"}],
+        "schema": {"a": 1},
+        "temperature": 0.0,
+        "seed": 1,
+        "prompt_id": "p.v1",
+        "prompt_sha256": "h",
+        "max_tokens": 10,
+    }
     key = cache_key(**base)  # type: ignore[arg-type]
     assert key == cache_key(**base)  # type: ignore[arg-type]
     for field, value in [("model", "n"), ("seed", 2), ("prompt_sha256", "g"), ("temperature", 0.5), ("schema", {})]:

@@ -47,7 +47,9 @@ SEEDS = ROOT / "seeds"
 
 # -- helpers -------------------------------------------------------------------------------------
 def gclaim(cid: str, quote: str, kind: str = "other", **fields: object) -> GoldClaim:
-    return GoldClaim.model_validate({"id": cid, "kind": kind, "text": fields.pop("text", quote), "quote": quote, **fields})
+    return GoldClaim.model_validate(
+        {"id": cid, "kind": kind, "text": fields.pop("text", quote), "quote": quote, **fields}
+    )
 
 
 def build_gold(texts: dict[str, str], claims: dict[str, list[GoldClaim]], facts: list[dict] | None = None) -> GoldSet:
@@ -101,15 +103,31 @@ def small_case() -> tuple[GoldSet, list[ArticleClaims]]:
         {"A": A_TEXT, "B": B_TEXT},
         {
             "A": [
-                gclaim("A-1", "Microsoft investit quatre milliards d’euros en France", "amount",
-                       quantity={"value": 4e9, "currency": "EUR"}, subject="Microsoft"),
-                gclaim("A-2", "Amazon créera 3 000 emplois dans la région parisienne", "count",
-                       quantity={"value": 3000, "unit": "emploi", "bound": "exact"}, subject="Amazon"),
+                gclaim(
+                    "A-1",
+                    "Microsoft investit quatre milliards d’euros en France",
+                    "amount",
+                    quantity={"value": 4e9, "currency": "EUR"},
+                    subject="Microsoft",
+                ),
+                gclaim(
+                    "A-2",
+                    "Amazon créera 3 000 emplois dans la région parisienne",
+                    "count",
+                    quantity={"value": 3000, "unit": "emploi", "bound": "exact"},
+                    subject="Amazon",
+                ),
                 gclaim("A-3", "Le sommet Choose France se tient à Versailles", "place", subject="Choose France"),
             ],
             "B": [
-                gclaim("B-1", "Dimanche, Brad Smith a rencontré Emmanuel Macron", "date",
-                       time={"text": "Dimanche"}, subject="Brad Smith", claimant="AFP"),
+                gclaim(
+                    "B-1",
+                    "Dimanche, Brad Smith a rencontré Emmanuel Macron",
+                    "date",
+                    time={"text": "Dimanche"},
+                    subject="Brad Smith",
+                    claimant="AFP",
+                ),
             ],
         },
     )
@@ -118,19 +136,35 @@ def small_case() -> tuple[GoldSet, list[ArticleClaims]]:
         ArticleClaims(
             article=a,
             claims=[
-                pred(a, "p-a1", "Microsoft investit quatre milliards d’euros en France",
-                     quantity=Quantity(value=4.02e9, currency="EUR"), subject="Microsoft France"),
-                pred(a, "p-a9", "Le sommet Choose France", text="Le chat dort sur le canapé du salon.",
-                     alignment=Alignment.fuzzy),
+                pred(
+                    a,
+                    "p-a1",
+                    "Microsoft investit quatre milliards d’euros en France",
+                    quantity=Quantity(value=4.02e9, currency="EUR"),
+                    subject="Microsoft France",
+                ),
+                pred(
+                    a,
+                    "p-a9",
+                    "Le sommet Choose France",
+                    text="Le chat dort sur le canapé du salon.",
+                    alignment=Alignment.fuzzy,
+                ),
             ],
             ungrounded=2,
         ),
         ArticleClaims(
             article=b,
             claims=[
-                pred(b, "p-b1", "Dimanche, Brad Smith a rencontré Emmanuel Macron",
-                     time=TimeRef(text="dimanche"), subject="Brad Smith", claimant="afp",
-                     alignment=Alignment.normalized),
+                pred(
+                    b,
+                    "p-b1",
+                    "Dimanche, Brad Smith a rencontré Emmanuel Macron",
+                    time=TimeRef(text="dimanche"),
+                    subject="Brad Smith",
+                    claimant="afp",
+                    alignment=Alignment.normalized,
+                ),
             ],
         ),
         ArticleClaims(article=Article(id="Z", text="Rien à voir ici."), claims=[]),
@@ -186,17 +220,27 @@ def test_field_accuracy_on_matched_pairs() -> None:
 
 
 def test_field_accuracy_wrong_values() -> None:
-    g = Claim(id="g", article_id="a", text="t", quote="t", span=None, alignment=Alignment.exact,
-              quantity=Quantity(value=100, unit="emploi", bound=Bound.more_than),
-              time=TimeRef(text="en 2024", start=dt.date(2024, 1, 1), end=dt.date(2024, 12, 31)),
-              claimant="Reuters", subject="Amazon")
-    p = g.model_copy(update={
-        "id": "p",
-        "quantity": Quantity(value=102, unit="emplois", currency="EUR", bound=Bound.exact),
-        "time": TimeRef(text="en 2024", start=dt.date(2024, 1, 1)),
-        "claimant": None,
-        "subject": "Microsoft",
-    })
+    g = Claim(
+        id="g",
+        article_id="a",
+        text="t",
+        quote="t",
+        span=None,
+        alignment=Alignment.exact,
+        quantity=Quantity(value=100, unit="emploi", bound=Bound.more_than),
+        time=TimeRef(text="en 2024", start=dt.date(2024, 1, 1), end=dt.date(2024, 12, 31)),
+        claimant="Reuters",
+        subject="Amazon",
+    )
+    p = g.model_copy(
+        update={
+            "id": "p",
+            "quantity": Quantity(value=102, unit="emplois", currency="EUR", bound=Bound.exact),
+            "time": TimeRef(text="en 2024", start=dt.date(2024, 1, 1)),
+            "claimant": None,
+            "subject": "Microsoft",
+        }
+    )
     bare = g.model_copy(update={"id": "q", "quantity": None, "time": None, "subject": None})
     f = field_scores([(p, g), (bare, g)])
     for name in ("quantity_value", "unit", "currency", "bound", "time"):
@@ -237,15 +281,34 @@ def crosscheck_case() -> GoldSet:
     claims = {
         "A": [gclaim("A1", "Microsoft investit 4 milliards"), gclaim("A2", "Amazon créera 3 000 emplois")],
         "B": [gclaim("B1", "Microsoft met 4 milliards"), gclaim("B2", "Amazon promet environ 3 000 emplois")],
-        "C": [gclaim("C1", "Lundi, Microsoft a promis 4 milliards"), gclaim("C2", "Amazon vise des milliers d’emplois")],
+        "C": [
+            gclaim("C1", "Lundi, Microsoft a promis 4 milliards"),
+            gclaim("C2", "Amazon vise des milliers d’emplois"),
+        ],
     }
     facts = [
-        {"id": "F1", "statement": "Microsoft 4 Md", "verdict": "conflicting", "origins": ["A", "B", "C"],
-         "members": [{"claim": "A1", "relation": "equivalent"}, {"claim": "B1", "relation": "equivalent"},
-                     {"claim": "C1", "relation": "contradicts"}]},
-        {"id": "F2", "statement": "Amazon 3 000 emplois", "verdict": "corroborated", "origins": ["A", "B", "C"],
-         "members": [{"claim": "A2", "relation": "equivalent"}, {"claim": "B2", "relation": "compatible"},
-                     {"claim": "C2", "relation": "compatible"}]},
+        {
+            "id": "F1",
+            "statement": "Microsoft 4 Md",
+            "verdict": "conflicting",
+            "origins": ["A", "B", "C"],
+            "members": [
+                {"claim": "A1", "relation": "equivalent"},
+                {"claim": "B1", "relation": "equivalent"},
+                {"claim": "C1", "relation": "contradicts"},
+            ],
+        },
+        {
+            "id": "F2",
+            "statement": "Amazon 3 000 emplois",
+            "verdict": "corroborated",
+            "origins": ["A", "B", "C"],
+            "members": [
+                {"claim": "A2", "relation": "equivalent"},
+                {"claim": "B2", "relation": "compatible"},
+                {"claim": "C2", "relation": "compatible"},
+            ],
+        },
     ]
     return build_gold(texts, claims, facts)
 
@@ -259,7 +322,11 @@ MATCHES = [
 def test_relation_macro_f1_and_contradiction_hand_computed() -> None:
     gold = crosscheck_case()
     facts = [
-        fact("P1", [("p-A1", "A", "equivalent"), ("p-B1", "B", "equivalent"), ("p-C1", "C", "contradicts")], "conflicting"),
+        fact(
+            "P1",
+            [("p-A1", "A", "equivalent"), ("p-B1", "B", "equivalent"), ("p-C1", "C", "contradicts")],
+            "conflicting",
+        ),
         fact("P2", [("p-A2", "A", "equivalent"), ("p-B2", "B", "contradicts")], "conflicting"),
     ]
     s = score_crosscheck(facts, gold, MATCHES)
@@ -276,7 +343,10 @@ def test_relation_macro_f1_and_contradiction_hand_computed() -> None:
     # Clusters agree exactly on the matched claims (C2 unmatched is left out).
     assert (s.bcubed.items, s.bcubed.precision, s.bcubed.recall) == (5, 1.0, 1.0)
     # F1: P1 says conflicting (right); F2: P2 says conflicting, gold corroborated (wrong).
-    assert [(c.gold_fact, c.predicted_fact, c.correct) for c in s.verdict.cases] == [("F1", "P1", True), ("F2", "P2", False)]
+    assert [(c.gold_fact, c.predicted_fact, c.correct) for c in s.verdict.cases] == [
+        ("F1", "P1", True),
+        ("F2", "P2", False),
+    ]
     assert s.verdict.accuracy == 0.5
 
 

@@ -21,18 +21,30 @@ def claim(article: Article, quote: str, subject: str, text: str | None = None) -
     return made.model_copy(update={"text": text or quote}) if text else made
 
 
-FR = Article(id="fr", published=dt.date(2025, 11, 5), language="fr", text=(
-    "La société Brevanne ouvrira son usine à Saint-Nazaire en 2027 et embauchera 800 salariés. "
-    "Le projet créera aussi 2 000 emplois indirects. Paul Aubry, ministre du Travail, était présent. "
-    "Brevanne a annoncé hier son projet."
-))
-EN = Article(id="en", published=dt.date(2025, 11, 5), text=(
-    "Brevanne will open its plant in Lorient in 2028 and hire 950 workers. "
-    "Labour minister Paul Aubry attended. Brevanne announced the project on Monday."
-))
-FR2 = Article(id="fr2", published=dt.date(2025, 11, 6), language="fr", text=(
-    "Brevanne va recruter 800 salariés. Paul Aubry, ministre de l'Économie, a salué le projet."
-))
+FR = Article(
+    id="fr",
+    published=dt.date(2025, 11, 5),
+    language="fr",
+    text=(
+        "La société Brevanne ouvrira son usine à Saint-Nazaire en 2027 et embauchera 800 salariés. "
+        "Le projet créera aussi 2 000 emplois indirects. Paul Aubry, ministre du Travail, était présent. "
+        "Brevanne a annoncé hier son projet."
+    ),
+)
+EN = Article(
+    id="en",
+    published=dt.date(2025, 11, 5),
+    text=(
+        "Brevanne will open its plant in Lorient in 2028 and hire 950 workers. "
+        "Labour minister Paul Aubry attended. Brevanne announced the project on Monday."
+    ),
+)
+FR2 = Article(
+    id="fr2",
+    published=dt.date(2025, 11, 6),
+    language="fr",
+    text=("Brevanne va recruter 800 salariés. Paul Aubry, ministre de l'Économie, a salué le projet."),
+)
 
 
 def test_an_english_article_without_a_language_reads_english_numbers() -> None:
@@ -47,7 +59,9 @@ def test_two_exact_counts_of_the_same_thing_conflict() -> None:
     hire_fr2 = claim(FR2, "Brevanne va recruter 800 salariés", "Brevanne")
     assert compare(hire_fr, hire_fr2).relation in (Relation.equivalent, Relation.compatible)
     other = Article(id="o", language="fr", text="Brevanne embauchera 650 salariés sur le site.")
-    assert compare(hire_fr, claim(other, "Brevanne embauchera 650 salariés", "Brevanne")).relation == Relation.contradicts
+    assert (
+        compare(hire_fr, claim(other, "Brevanne embauchera 650 salariés", "Brevanne")).relation == Relation.contradicts
+    )
 
 
 def test_an_indirect_figure_is_not_a_rival_count() -> None:
@@ -58,9 +72,15 @@ def test_an_indirect_figure_is_not_a_rival_count() -> None:
 
 
 def test_years_towns_and_roles() -> None:
-    open_fr = claim(FR, "La société Brevanne ouvrira son usine à Saint-Nazaire en 2027", "Brevanne",
-                    "Brevanne ouvrira son usine en 2027.")
-    open_en = claim(EN, "Brevanne will open its plant in Lorient in 2028", "Brevanne", "Brevanne will open its plant in 2028.")
+    open_fr = claim(
+        FR,
+        "La société Brevanne ouvrira son usine à Saint-Nazaire en 2027",
+        "Brevanne",
+        "Brevanne ouvrira son usine en 2027.",
+    )
+    open_en = claim(
+        EN, "Brevanne will open its plant in Lorient in 2028", "Brevanne", "Brevanne will open its plant in 2028."
+    )
     assert compare(open_fr, open_en).relation == Relation.contradicts  # 2027 vs 2028
     site_fr = claim(FR, "ouvrira son usine à Saint-Nazaire", "Brevanne", "L'usine de Brevanne sera à Saint-Nazaire.")
     site_en = claim(EN, "open its plant in Lorient", "Brevanne", "Brevanne's plant will be in Lorient.")
@@ -83,8 +103,11 @@ def test_days_are_compared_as_dates_and_hier_is_resolved() -> None:
 
 def test_agreement_never_chains_a_conflict_into_a_corroboration() -> None:
     """1 200 and 1 500 with a "plus de 1 000" between them: never one corroborated fact."""
-    texts = {"a": "Norvel créera 1 200 emplois à Tarbes.", "b": "Norvel créera plus de 1 000 emplois à Tarbes.",
-             "c": "Norvel créera 1 500 emplois à Tarbes."}
+    texts = {
+        "a": "Norvel créera 1 200 emplois à Tarbes.",
+        "b": "Norvel créera plus de 1 000 emplois à Tarbes.",
+        "c": "Norvel créera 1 500 emplois à Tarbes.",
+    }
     articles = [Article(id=k, language="fr", text=v) for k, v in texts.items()]
     bundle = [ArticleClaims(article=a, claims=[claim(a, a.text.rstrip("."), "Norvel")]) for a in articles]
     report = crosscheck(Extraction(articles=bundle))
@@ -98,11 +121,17 @@ def test_agreement_never_chains_a_conflict_into_a_corroboration() -> None:
 
 
 def test_syndicated_copy_shares_the_origin_of_what_it_copies() -> None:
-    body = ("Le groupe Hestia va construire un entrepôt géant près de Reims, a indiqué mardi sa direction. "
-            "Le chantier doit commencer au printemps et mobiliser trois cents ouvriers pendant deux ans. ")
+    body = (
+        "Le groupe Hestia va construire un entrepôt géant près de Reims, a indiqué mardi sa direction. "
+        "Le chantier doit commencer au printemps et mobiliser trois cents ouvriers pendant deux ans. "
+    )
     source = Article(id="s", published=dt.date(2025, 4, 1), language="fr", text=body + "Fin de la dépêche.")
-    copy = Article(id="c", published=dt.date(2025, 4, 2), language="fr",
-                   text="Notre région gagne un entrepôt. " + body + "Les élus se réjouissent de la nouvelle.")
+    copy = Article(
+        id="c",
+        published=dt.date(2025, 4, 2),
+        language="fr",
+        text="Notre région gagne un entrepôt. " + body + "Les élus se réjouissent de la nouvelle.",
+    )
     quote = "Le chantier doit commencer au printemps"
     bundle = [ArticleClaims(article=a, claims=[claim(a, quote, "Hestia")]) for a in (source, copy)]
     report = crosscheck(Extraction(articles=bundle))

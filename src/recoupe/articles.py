@@ -61,8 +61,9 @@ def _walk(root: Path) -> list[Path | ArticleError]:
                         found.append((path, ArticleError(path, "symbolic link that loops: not followed")))
                         continue
                     if not target.is_relative_to(real_root):
-                        found.append((path, ArticleError(
-                            path, f"symbolic link to {target}, outside {root}: not followed")))
+                        found.append(
+                            (path, ArticleError(path, f"symbolic link to {target}, outside {root}: not followed"))
+                        )
                         continue
                     if target.is_dir():
                         continue
@@ -113,8 +114,9 @@ def _check_paths(paths: Any, parameter: str = "paths") -> list[str | os.PathLike
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
     elif paths is None or isinstance(paths, bytes | bytearray | dict) or not isinstance(paths, Iterable):
-        raise ConfigError(f"{parameter}: expected a file or folder path, or an iterable of them, "
-                          f"got {type(paths).__name__}")
+        raise ConfigError(
+            f"{parameter}: expected a file or folder path, or an iterable of them, got {type(paths).__name__}"
+        )
     checked: list[str | os.PathLike[str]] = []
     for item in paths:
         if not isinstance(item, str | os.PathLike) or not isinstance(os.fspath(item), str):
@@ -221,8 +223,10 @@ def _front_matter(text: str, source: Path) -> tuple[dict[str, str], int]:
         key, sep, value = line.partition(":")
         if sep:
             meta[key.strip()] = value.strip()
-    raise ArticleError(source, "front matter opened by '---' on line 1 is never closed "
-                               "(end it with a '---' line before the article text)")
+    raise ArticleError(
+        source,
+        "front matter opened by '---' on line 1 is never closed (end it with a '---' line before the article text)",
+    )
 
 
 def _parse_json(text: str) -> Any:

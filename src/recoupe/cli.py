@@ -70,9 +70,12 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, help="seconds to wait for one model answer (default 300)")
     p.add_argument("--max-retries", type=int, help="transport retries per call (default 4)")
     p.add_argument("--rpm", type=float, help="send at most this many requests per minute (env RECOUPE_RPM)")
-    p.add_argument("--chunk-chars", type=int,
-                   help="characters of text per extraction request (env RECOUPE_CHUNK_CHARS; "
-                        "default 350 on the embedded model, 1000 on an endpoint)")
+    p.add_argument(
+        "--chunk-chars",
+        type=int,
+        help="characters of text per extraction request (env RECOUPE_CHUNK_CHARS; "
+        "default 350 on the embedded model, 1000 on an endpoint)",
+    )
 
 
 class _Progress:
@@ -170,8 +173,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     progress = _Progress(len(items), args.quiet)
     started = time.monotonic()
     try:
-        report = check(items, settings, adjudicate=not args.no_adjudicate,
-                       model_contradictions=args.model_contradictions, on_done=progress)
+        report = check(
+            items,
+            settings,
+            adjudicate=not args.no_adjudicate,
+            model_contradictions=args.model_contradictions,
+            on_done=progress,
+        )
     finally:
         progress.close()
     outputs: list[tuple[str, Any, bool]] = []
@@ -239,8 +247,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", help="write a Markdown summary")
     p.add_argument("--html", help="write a self-contained HTML viewer")
     p.add_argument("--no-adjudicate", action="store_true", help="rules only: send no pair to the model")
-    p.add_argument("--model-contradictions", action="store_true",
-                   help="accept the model's word for a conflict (use with a strong model)")
+    p.add_argument(
+        "--model-contradictions",
+        action="store_true",
+        help="accept the model's word for a conflict (use with a strong model)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     _add_model_options(p)
     p.set_defaults(func=cmd_check)
@@ -252,12 +263,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-dir", default="eval", help="folder holding gold/, cassettes/ and results/")
     p.add_argument("--seeds", default="seeds", help="folder of the seed articles")
     p.add_argument("--no-save", action="store_true", help="do not write a result file")
-    p.add_argument("--set", action="append", dest="sets", metavar="NAME",
-                   help="only this set (seeds, or a folder under eval/sets/); repeatable")
+    p.add_argument(
+        "--set",
+        action="append",
+        dest="sets",
+        metavar="NAME",
+        help="only this set (seeds, or a folder under eval/sets/); repeatable",
+    )
     p.add_argument("--gold", help="score another annotated set: its gold folder (claims/, facts.json)")
     p.add_argument("--articles", help="with --gold: the folder of that set's articles")
-    p.add_argument("--predictions", metavar="FILE",
-                   help="score the JSON of `recoupe extract` or `recoupe check` (any system that writes it)")
+    p.add_argument(
+        "--predictions",
+        metavar="FILE",
+        help="score the JSON of `recoupe extract` or `recoupe check` (any system that writes it)",
+    )
     _add_model_options(p)
     p.set_defaults(func=cmd_eval)
 
@@ -293,8 +312,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except Exception as exc:  # a bug: one line for the user, the traceback with -v
         log.info("internal error", exc_info=exc)
-        print(_clean(f"recoupe: internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)"),
-              file=sys.stderr)
+        print(
+            _clean(f"recoupe: internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)"),
+            file=sys.stderr,
+        )
         return 2
 
 

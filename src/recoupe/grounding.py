@@ -30,6 +30,7 @@ MIN_COVERAGE = 0.6
 #: A quote shorter than this is not evidence (no grounding on "l" or "AWS").
 MIN_QUOTE_CHARS = 12
 
+
 @dataclass(frozen=True)
 class Grounding:
     span: Span | None
@@ -99,8 +100,10 @@ def _ground_words_in_order(quote: str, text: str, window: Span) -> Grounding | N
     words = [w.lower() for w in _WORD.findall(fold_typography(quote))]
     if len(words) < MIN_GAPPED_WORDS:
         return None
-    tokens = [(m.group().lower(), m.start() + window.start, m.end() + window.start)
-              for m in _WORD.finditer(fold_typography(text[window.start : window.end]))]
+    tokens = [
+        (m.group().lower(), m.start() + window.start, m.end() + window.start)
+        for m in _WORD.finditer(fold_typography(text[window.start : window.end]))
+    ]
     best: tuple[int, int] | None = None
     for i, (tok, _, _) in enumerate(tokens):
         if tok != words[0]:

@@ -37,9 +37,7 @@ _BOUNDS = [
     for bound in (Bound.more_than, Bound.less_than, Bound.up_to, Bound.about)
 ]
 
-_NUMBER = (
-    r"(?P<num>\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)*)"
-)
+_NUMBER = r"(?P<num>\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)*)"
 _AMOUNT = re.compile(
     r"(?P<pre>(?:US\$|\$|€|£)\s?)?"
     + _NUMBER
@@ -50,8 +48,15 @@ _AMOUNT = re.compile(
 _ONE_SCALE = re.compile(r"\b(?:un|une|one|a)\s+(milliard|million|billion)\b", re.I)
 _SCALE_AFTER_DIGIT = re.compile(r"(\d)(\s*)(milliards?|millions?|mille|billions?)\b", re.I)
 # Private-use stand-ins keep scale words that follow digits away from the number-word converter.
-_PROTECT = {"milliard": "\ue001", "milliards": "\ue002", "million": "\ue003", "millions": "\ue004",
-            "mille": "\ue005", "billion": "\ue006", "billions": "\ue007"}
+_PROTECT = {
+    "milliard": "\ue001",
+    "milliards": "\ue002",
+    "million": "\ue003",
+    "millions": "\ue004",
+    "mille": "\ue005",
+    "billion": "\ue006",
+    "billions": "\ue007",
+}
 _RESTORE = {v: k for k, v in _PROTECT.items()}
 
 
@@ -129,9 +134,7 @@ def _scan(text: str, language: str) -> list[_Found]:
         unit = None if currency else _unit_after(text[m.end() :])
         if text[m.end() : m.end() + 1] == "%" or text[m.end() : m.end() + 2].strip() == "%":
             unit = "%"
-        is_year = (
-            not scale and not currency and unit is None and re.fullmatch(r"(19|20)\d\d", m.group("num"))
-        )
+        is_year = not scale and not currency and unit is None and re.fullmatch(r"(19|20)\d\d", m.group("num"))
         if is_year:
             continue
         # A bare small number with no unit or currency is rarely a check-worthy quantity.
@@ -158,13 +161,12 @@ def _scan(text: str, language: str) -> list[_Found]:
             prev = merged[-1]
             between = text[prev.end : item.start]
             if (
-                prev.quantity.currency and item.quantity.currency
+                prev.quantity.currency
+                and item.quantity.currency
                 and prev.quantity.currency != item.quantity.currency
                 and re.fullmatch(r"\s*(\(|,?\s*soit\s+|,?\s*or\s+|/)\s*(environ\s+|about\s+)?", between, re.I)
             ):
-                prev.quantity.equivalents.append(
-                    Amount(value=item.quantity.value, currency=item.quantity.currency)
-                )
+                prev.quantity.equivalents.append(Amount(value=item.quantity.value, currency=item.quantity.currency))
                 prev.end = item.end
                 continue
         merged.append(item)
@@ -210,16 +212,37 @@ _APOS = r"['’]"
 _DAY_NAMES = "|".join(_WEEKDAYS)
 _DAY = re.compile(rf"\b(?P<w>{_DAY_NAMES})\b", re.I)
 _TIME_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("by_end_year", re.compile(rf"(?:d{_APOS}ici|by)\s+(?:la\s+)?(?:fin|end)\s+(?:de\s+|d{_APOS}\s*|of\s+)?(?:l{_APOS}année\s+)?(?P<y>(?:19|20)\d\d)", re.I)),
+    (
+        "by_end_year",
+        re.compile(
+            rf"(?:d{_APOS}ici|by)\s+(?:la\s+)?(?:fin|end)\s+(?:de\s+|d{_APOS}\s*|of\s+)?(?:l{_APOS}année\s+)?(?P<y>(?:19|20)\d\d)",
+            re.I,
+        ),
+    ),
     ("by_year", re.compile(rf"(?:d{_APOS}ici|by)\s+(?P<y>(?:19|20)\d\d)", re.I)),
-    ("by_end_this_year", re.compile(rf"(?:d{_APOS}ici\s+(?:la\s+)?fin\s+(?:de\s+)?l{_APOS}année|by\s+(?:the\s+)?end\s+of\s+(?:the|this)\s+year)", re.I)),
-    ("date", re.compile(rf"(?P<d>\d{{1,2}})(?:er)?\s+(?P<m>{'|'.join(_FRENCH_MONTHS)})(?:\s+(?P<y>(?:19|20)\d\d))?", re.I)),
+    (
+        "by_end_this_year",
+        re.compile(
+            rf"(?:d{_APOS}ici\s+(?:la\s+)?fin\s+(?:de\s+)?l{_APOS}année|by\s+(?:the\s+)?end\s+of\s+(?:the|this)\s+year)",
+            re.I,
+        ),
+    ),
+    (
+        "date",
+        re.compile(rf"(?P<d>\d{{1,2}})(?:er)?\s+(?P<m>{'|'.join(_FRENCH_MONTHS)})(?:\s+(?P<y>(?:19|20)\d\d))?", re.I),
+    ),
     ("since_year", re.compile(r"(?:depuis|since)\s+(?P<y>(?:19|20)\d\d)", re.I)),
     ("in_year", re.compile(r"(?:\ben\s+|\bin\s+|\bde\s+|\bannée\s+)(?P<y>(?:19|20)\d\d)\b", re.I)),
     ("weekday", _DAY),
     ("this_year", re.compile(r"\b(?:cette\s+année|this\s+year|en\s+cours)\b", re.I)),
     ("last_year", re.compile(rf"\b(?:l{_APOS}année\s+dernière|l{_APOS}an\s+dernier|last\s+year)\b", re.I)),
-    ("quarter", re.compile(r"\b(?:au\s+)?(?P<q>premier|deuxième|second|troisième|quatrième|first|third|fourth)\s+(?:trimestre|quarter)\b", re.I)),
+    (
+        "quarter",
+        re.compile(
+            r"\b(?:au\s+)?(?P<q>premier|deuxième|second|troisième|quatrième|first|third|fourth)\s+(?:trimestre|quarter)\b",
+            re.I,
+        ),
+    ),
     ("this_month", re.compile(r"\b(?:ce\s+mois-ci|this\s+month)\b", re.I)),
     ("today", re.compile(rf"\b(?:aujourd{_APOS}hui|today)\b", re.I)),
     ("yesterday", re.compile(r"\b(?:hier|yesterday)\b", re.I)),

@@ -25,6 +25,7 @@ def default_cache_root() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "recoupe"
 
+
 #: Extraction target size on the embedded model and on an OpenAI-compatible endpoint.
 EMBEDDED_TARGET_CHARS = 350
 ENDPOINT_TARGET_CHARS = 1000
@@ -148,9 +149,7 @@ class Settings:
             object.__setattr__(self, "cache_dir", Path(self.cache_dir))
 
     def __repr__(self) -> str:
-        shown = ", ".join(
-            f"{k}={('***' if k == 'api_key' and v else v)!r}" for k, v in self.__dict__.items()
-        )
+        shown = ", ".join(f"{k}={('***' if k == 'api_key' and v else v)!r}" for k, v in self.__dict__.items())
         return f"Settings({shown})"
 
     @property

@@ -33,15 +33,22 @@ class Reply:
     reset: bool = False  # close the connection without an answer
 
     @staticmethod
-    def completion(content: str, *, finish_reason: str = "stop", prompt_tokens: int = 10, completion_tokens: int = 5) -> Reply:
+    def completion(
+        content: str, *, finish_reason: str = "stop", prompt_tokens: int = 10, completion_tokens: int = 5
+    ) -> Reply:
         payload = {
             "id": "chatcmpl-fake",
             "object": "chat.completion",
             "created": 0,
             "model": "fake",
-            "choices": [{"index": 0, "finish_reason": finish_reason, "message": {"role": "assistant", "content": content}}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens},
+            "choices": [
+                {"index": 0, "finish_reason": finish_reason, "message": {"role": "assistant", "content": content}}
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
         }
         return Reply(body=json.dumps(payload).encode(), headers={"content-type": "application/json"})
 
@@ -55,12 +62,17 @@ class Fault:
 
     @staticmethod
     def rate_limited(retry_after: float = 0.05) -> Reply:
-        return Reply(status=429, body=b'{"error": {"message": "rate limited"}}',
-                     headers={"content-type": "application/json", "retry-after": str(retry_after)})
+        return Reply(
+            status=429,
+            body=b'{"error": {"message": "rate limited"}}',
+            headers={"content-type": "application/json", "retry-after": str(retry_after)},
+        )
 
     @staticmethod
     def server_error(status: int = 500) -> Reply:
-        return Reply(status=status, body=b'{"error": {"message": "server error"}}', headers={"content-type": "application/json"})
+        return Reply(
+            status=status, body=b'{"error": {"message": "server error"}}', headers={"content-type": "application/json"}
+        )
 
     @staticmethod
     def reset() -> Reply:
@@ -78,7 +90,9 @@ class Fault:
     @staticmethod
     def malformed_body() -> Reply:
         """A 200 whose body is not JSON at all (cut by a proxy or a dying worker)."""
-        return Reply(body=b'{"id": "chatcmpl-fake", "object": "chat.compl', headers={"content-type": "application/json"})
+        return Reply(
+            body=b'{"id": "chatcmpl-fake", "object": "chat.compl', headers={"content-type": "application/json"}
+        )
 
     @staticmethod
     def html_body() -> Reply:
@@ -91,8 +105,14 @@ class Fault:
 
     @staticmethod
     def empty_choices() -> Reply:
-        payload = {"id": "x", "object": "chat.completion", "created": 0, "model": "fake", "choices": [],
-                   "usage": {"prompt_tokens": 1, "completion_tokens": 0, "total_tokens": 1}}
+        payload = {
+            "id": "x",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "fake",
+            "choices": [],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 0, "total_tokens": 1},
+        }
         return Reply(body=json.dumps(payload).encode(), headers={"content-type": "application/json"})
 
 

@@ -50,7 +50,10 @@ def adjudicate_pair(model: Model, a: Claim, b: Claim, *, trust_contradictions: b
     except LLMError as exc:
         log.warning("adjudication of %s / %s failed: %s", a.id, b.id, exc)
         return PairJudgement(
-            a=a.id, b=b.id, relation=Relation.unrelated, decided_by="model",
+            a=a.id,
+            b=b.id,
+            relation=Relation.unrelated,
+            decided_by="model",
             rationale=f"model adjudication failed: {exc}",
         )
     relation, rationale = Relation(answer.relation), answer.rationale

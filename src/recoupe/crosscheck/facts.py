@@ -22,6 +22,7 @@ __all__ = ["build_facts", "claim_facet"]
 
 Facet = Literal["quantity", "time", "statement"]
 
+
 def claim_facet(claim: Claim) -> Facet:
     """``quantity`` if the claim states an amount, else ``time`` if it names a day or a date, else
     ``statement``."""
@@ -204,7 +205,9 @@ class _Group:
             claim = self.by_id[cid]
             members.append(
                 FactMember(
-                    claim_id=cid, article_id=claim.article_id, relation=self.relation(cid, reference),
+                    claim_id=cid,
+                    article_id=claim.article_id,
+                    relation=self.relation(cid, reference),
                     origin=self.origins.get(cid, f"article:{claim.article_id}"),
                     primary=self.primary[cid] == self.facet,
                 )

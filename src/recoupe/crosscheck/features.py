@@ -29,12 +29,8 @@ __all__ = [
 ]
 
 _ALIASES = lexicon.SUBJECT_ALIASES
-_PREDICATES = {
-    name: re.compile(lexicon.alternation(fragments), re.I) for name, fragments in lexicon.PREDICATES.items()
-}
-_QUALIFIERS = {
-    name: re.compile(lexicon.alternation(fragments), re.I) for name, fragments in lexicon.QUALIFIERS.items()
-}
+_PREDICATES = {name: re.compile(lexicon.alternation(fragments), re.I) for name, fragments in lexicon.PREDICATES.items()}
+_QUALIFIERS = {name: re.compile(lexicon.alternation(fragments), re.I) for name, fragments in lexicon.QUALIFIERS.items()}
 _ROLES = {
     language.__name__.rsplit(".", 1)[-1]: re.compile(
         rf"(?<![\w-])(?:{lexicon.alternation(language.ROLES)}){language.ROLE_COMPLEMENT}(?![\w-])", re.I
@@ -114,7 +110,9 @@ def _roles(claim: Claim) -> frozenset[str]:
     """Roles and titles stated by the claim's quote, each tagged with its language ("fr:maire")."""
     text = fold(claim.quote or claim.text)
     return frozenset(
-        f"{code}:{' '.join(m.group().split())}" for code, pattern in _ROLES.items() for m in pattern.finditer(text)
+        f"{code}:{' '.join(m.group().split())}"
+        for code, pattern in _ROLES.items()
+        for m in pattern.finditer(text)
         if m.group().strip()
     )
 
@@ -125,14 +123,28 @@ def _place_name(claim: Claim) -> tuple[str | None, bool]:
     if not place:
         return None, False
     key = fold(place).strip()
-    wide = bool(_WIDE_PLACE.search(key)) or key in set(lexicon.PLACE_COUNTRY.values()) or (
-        key in lexicon.PLACE_COUNTRY and lexicon.PLACE_COUNTRY[key] != key and key in _REGIONS)
+    wide = (
+        bool(_WIDE_PLACE.search(key))
+        or key in set(lexicon.PLACE_COUNTRY.values())
+        or (key in lexicon.PLACE_COUNTRY and lexicon.PLACE_COUNTRY[key] != key and key in _REGIONS)
+    )
     return key, wide
 
 
 #: Gazetteer entries that are regions, not towns.
-_REGIONS = frozenset({"grand est", "alsace", "auvergne-rhône-alpes", "île-de-france", "ile-de-france", "hexagone",
-                      "l'hexagone", "région parisienne", "paris region"})
+_REGIONS = frozenset(
+    {
+        "grand est",
+        "alsace",
+        "auvergne-rhône-alpes",
+        "île-de-france",
+        "ile-de-france",
+        "hexagone",
+        "l'hexagone",
+        "région parisienne",
+        "paris region",
+    }
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -181,9 +193,7 @@ class ClaimFeatures:
     def of(cls, claim: Claim) -> ClaimFeatures:
         """Compute the features of ``claim``."""
         subject = subject_key(claim.subject)
-        words = (
-            frozenset(_ALIASES.get(w, w) for w in _SUBJECT_WORD.findall(subject)) if subject else frozenset()
-        )
+        words = frozenset(_ALIASES.get(w, w) for w in _SUBJECT_WORD.findall(subject)) if subject else frozenset()
         t = claim.time
         place_name, wide = _place_name(claim)
         day = t.start if t is not None and t.start is not None and t.start == t.end else None

@@ -25,9 +25,7 @@ _APOS = "['’]"
 # Bloomberg", "according to Reuters". Only news organisations are origins: "selon L'Elysée" names a
 # claimant, and the outlet that reports it stays the origin.
 _NAME = r"(?P<who>[A-ZÉÈ][\w’'&-]*(?:[ \u00a0](?:[A-ZÉÈ][\w’'&-]*))*)"
-_DETERMINER = "|".join(
-    rf"l{_APOS}\s*" if d == "l'" else rf"{re.escape(d)}\s+" for d in lexicon.DETERMINERS
-)
+_DETERMINER = "|".join(rf"l{_APOS}\s*" if d == "l'" else rf"{re.escape(d)}\s+" for d in lexicon.DETERMINERS)
 _ARTICLE = rf"(?:{_DETERMINER})?"
 _WORD_START = r"\b"
 _SOURCE_CUES = "|".join(_WORD_START + cue for cue in lexicon.SOURCE_CUES)
@@ -41,10 +39,14 @@ _WIRE_TAG = re.compile(rf"\((?P<who>{_AGENCY_ALTERNATION})\)", re.I)
 _WIRE_LINE = re.compile(rf"^\s*\((?P<who>{_AGENCY_ALTERNATION})\)\s*[-–—]?\s*$", re.I | re.M)
 _LEADING_DETERMINER = re.compile(rf"^(?:{_DETERMINER})", re.I)
 # "AFP reported", "l'AFP précise": the agency named before its verb.
-_SOURCE_AFTER = re.compile(rf"\b(?P<who>{_AGENCY_ALTERNATION})\s+(?:{lexicon.alternation(lexicon.SOURCE_AFTER)})\b", re.I)
+_SOURCE_AFTER = re.compile(
+    rf"\b(?P<who>{_AGENCY_ALTERNATION})\s+(?:{lexicon.alternation(lexicon.SOURCE_AFTER)})\b", re.I
+)
 # A credit line for the whole article: "(avec AFP)", "This article is based on an AFP dispatch".
 _ARTICLE_CREDIT = re.compile(
-    "|".join(f"(?:{c.replace('{who}', f'(?P<who{n}>{_AGENCY_ALTERNATION})')})" for n, c in enumerate(lexicon.ARTICLE_CREDITS)),
+    "|".join(
+        f"(?:{c.replace('{who}', f'(?P<who{n}>{_AGENCY_ALTERNATION})')})" for n, c in enumerate(lexicon.ARTICLE_CREDITS)
+    ),
     re.I,
 )
 #: A wire tag this close to the start of the text is an article-level dateline.

@@ -61,7 +61,9 @@ def _amounts(q: Quantity) -> list[tuple[str, float]]:
     """(kind, value) pairs for blocking; euros and dollars share one kind at a mid rate, and stated
     equivalents count too."""
     out: list[tuple[str, float]] = []
-    for currency, unit, value in [(q.currency, q.unit, q.value)] + [(e.currency, e.unit, e.value) for e in q.equivalents]:
+    for currency, unit, value in [(q.currency, q.unit, q.value)] + [
+        (e.currency, e.unit, e.value) for e in q.equivalents
+    ]:
         if value <= 0:
             continue
         if currency in ("EUR", "USD"):
@@ -177,8 +179,9 @@ def _by_wording(features: Sequence[ClaimFeatures], folded: list[str], keep: _Kee
         if len(members) < 2 or len(members) > MAX_LEXICAL_BLOCK:
             continue
         texts = [folded[i] for i in members]
-        scores = process.cdist(texts, texts, scorer=fuzz.token_set_ratio, score_cutoff=LEXICAL_THRESHOLD,
-                               dtype=np.float64, workers=-1)
+        scores = process.cdist(
+            texts, texts, scorer=fuzz.token_set_ratio, score_cutoff=LEXICAL_THRESHOLD, dtype=np.float64, workers=-1
+        )
         left, right = np.nonzero(np.triu(scores >= LEXICAL_THRESHOLD, k=1))
         m = np.array(members, dtype=np.int64)
         keep(m[left], m[right])
@@ -191,8 +194,9 @@ def _best_partners(left: IntArray, right: IntArray, folded: list[str]) -> list[t
     of claims. Returns the kept pairs sorted."""
     if len(left) == 0:
         return []
-    scores = process.cpdist([folded[i] for i in left], [folded[j] for j in right],
-                            scorer=fuzz.token_set_ratio, dtype=np.float64, workers=-1)
+    scores = process.cpdist(
+        [folded[i] for i in left], [folded[j] for j in right], scorer=fuzz.token_set_ratio, dtype=np.float64, workers=-1
+    )
     pair = np.arange(len(left))
     owner = np.concatenate([left, right])
     both = np.concatenate([pair, pair])

@@ -54,7 +54,9 @@ def compare_features(fa: ClaimFeatures, fb: ClaimFeatures) -> PairJudgement | No
         # "3 000 emplois indirects" is not a rival count of "1 200 emplois"; the same figure
         # qualified on one side only ("4 milliards supplémentaires") still agrees.
         differ = ", ".join(sorted(fa.qualifiers ^ fb.qualifiers))
-        return judged(Relation.unrelated, f"One figure is qualified and the other not ({differ}): two different figures.")
+        return judged(
+            Relation.unrelated, f"One figure is qualified and the other not ({differ}): two different figures."
+        )
     if outcome is not None and outcome[0] == Relation.unrelated:
         return judged(*outcome)
     if outcome is not None:
@@ -102,7 +104,10 @@ def _compare_places(fa: ClaimFeatures, fb: ClaimFeatures) -> Outcome:
         return None
     if fa.place_name in fb.place_name or fb.place_name in fa.place_name:
         return None
-    return Relation.contradicts, f"Same subject's site placed in two different towns ({fa.place_name} vs {fb.place_name})."
+    return (
+        Relation.contradicts,
+        f"Same subject's site placed in two different towns ({fa.place_name} vs {fb.place_name}).",
+    )
 
 
 def _compare_roles(fa: ClaimFeatures, fb: ClaimFeatures) -> Outcome:
@@ -173,5 +178,7 @@ def with_amounts(judgement: PairJudgement, fa: ClaimFeatures, fb: ClaimFeatures)
     outcome = compare_quantities(fa, fb)
     if outcome is None or outcome[0] == Relation.unrelated:
         return [judgement]
-    return [judgement, PairJudgement(a=a.id, b=b.id, relation=outcome[0], decided_by="rule",
-                                     rationale=outcome[1], facet="quantity")]
+    return [
+        judgement,
+        PairJudgement(a=a.id, b=b.id, relation=outcome[0], decided_by="rule", rationale=outcome[1], facet="quantity"),
+    ]

@@ -80,7 +80,8 @@ def _judge(
             lambda item: adjudicate_pair(
                 asked, features[item[1][0]].claim, features[item[1][1]].claim, trust_contradictions=trust_contradictions
             ),
-            undecided(), asked.concurrency,
+            undecided(),
+            asked.concurrency,
         ):
             if isinstance(result, BaseException):
                 raise result  # not an LLMError (those are handled per pair): a real fault
@@ -89,7 +90,9 @@ def _judge(
         for _ in undecided():
             pass  # without a model an open pair makes no judgement and links nothing
     # Input order, not completion order, keeps the output deterministic under concurrency.
-    return [j for n in sorted(decided_at) for j in with_amounts(decided_at[n], features[pairs[n][0]], features[pairs[n][1]])]
+    return [
+        j for n in sorted(decided_at) for j in with_amounts(decided_at[n], features[pairs[n][0]], features[pairs[n][1]])
+    ]
 
 
 def crosscheck(

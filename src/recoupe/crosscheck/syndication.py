@@ -97,7 +97,8 @@ def _copy_pairs(sentences: list[_Sentence]) -> list[tuple[int, int]]:
                 if sentences[i].article != sentences[j].article:
                     shared[(i, j)] += 1
     return sorted(
-        (i, j) for (i, j), count in shared.items()
+        (i, j)
+        for (i, j), count in shared.items()
         if count >= MIN_SHARED_SHINGLES and fuzz.ratio(sentences[i].folded, sentences[j].folded) >= COPY_RATIO
     )
 

@@ -230,9 +230,7 @@ def make_gold(
             raise GoldError(f"{source}: no seed article with id {article_id!r}")
         for claim in claims[article_id]:
             if claim.id in seen:
-                raise GoldError(
-                    f"{source}: claim {claim.id}: duplicate claim id (also in {seen[claim.id]})"
-                )
+                raise GoldError(f"{source}: claim {claim.id}: duplicate claim id (also in {seen[claim.id]})")
             seen[claim.id] = source
             span = find_occurrence(article.text, claim.quote, claim.occurrence)
             if span is None:
@@ -252,9 +250,7 @@ def make_gold(
         fact_ids.add(fact.id)
         for member in fact.members:
             if member.claim not in seen:
-                raise GoldError(
-                    f"{facts_source}: fact {fact.id}: member claim {member.claim} does not exist"
-                )
+                raise GoldError(f"{facts_source}: fact {fact.id}: member claim {member.claim} does not exist")
             if member.claim in fact_of:
                 where = fact_of[member.claim]
                 again = "twice in the same fact" if where == fact.id else f"in two facts ({where}, {fact.id})"

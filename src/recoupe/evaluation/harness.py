@@ -70,7 +70,9 @@ def _replayed(path: Path, record: bool | str, fn: Any) -> Any:
     except RecordingMissingError as exc:
         raise RecordingMissingError(
             f"{path}: {exc.cause}" if path.exists() else f"{path}: no such recording; run `recoupe eval --record`",
-            stage=exc.stage, article_id=exc.article_id, chunk_index=exc.chunk_index,
+            stage=exc.stage,
+            article_id=exc.article_id,
+            chunk_index=exc.chunk_index,
         ) from None
 
 
@@ -162,7 +164,11 @@ def run_dataset(
         extracted: list[ArticleClaims] = []
         for article in articles:
             extracted.append(
-                _replayed(cassettes / "extract" / f"{article.id}.yaml", record, lambda a=article: extract_one(llm, a, chunk_chars=llm.target_chars))
+                _replayed(
+                    cassettes / "extract" / f"{article.id}.yaml",
+                    record,
+                    lambda a=article: extract_one(llm, a, chunk_chars=llm.target_chars),
+                )
             )
         extract_usage = llm.usage.model_copy(deep=True)
         matches = _matches(extracted, gold)
@@ -237,8 +243,12 @@ def run_dataset(
         "gold_hash": gold_hash(dataset.gold),
         "dataset_hash": _dataset_hash(dataset.articles),
         "git_revision": _git_revision(dataset.gold.resolve().parent),
-        "settings": {"temperature": settings.temperature, "seed": settings.seed, "max_tokens": settings.max_tokens,
-                     "chunk_chars": settings.target_chars},
+        "settings": {
+            "temperature": settings.temperature,
+            "seed": settings.seed,
+            "max_tokens": settings.max_tokens,
+            "chunk_chars": settings.target_chars,
+        },
         "systems": systems,
     }
 
@@ -284,10 +294,15 @@ def _v2_lines(systems: dict[str, Any]) -> list[str]:
         e = system.get("extraction_v2")
         if e:
             m = e["micro"]
-            lines.append(f"  {name:<20} {_f(m['precision'])} {_f(m['recall'])} {_f(m['f1'])}   "
-                         f"{e['predicted']:>4} ({e['ungrounded']})")
-    lines += ["", "Facts (eval v2): verdict acc / macro-F1, corroborated P / R, conflicts found / gold (false),",
-              "conflicts reported corroborated, B-cubed F1 over all gold claims, origin accuracy (facts)"]
+            lines.append(
+                f"  {name:<20} {_f(m['precision'])} {_f(m['recall'])} {_f(m['f1'])}   "
+                f"{e['predicted']:>4} ({e['ungrounded']})"
+            )
+    lines += [
+        "",
+        "Facts (eval v2): verdict acc / macro-F1, corroborated P / R, conflicts found / gold (false),",
+        "conflicts reported corroborated, B-cubed F1 over all gold claims, origin accuracy (facts)",
+    ]
     for name, system in systems.items():
         f = system.get("facts_v2")
         if f:
@@ -304,8 +319,10 @@ def _v2_lines(systems: dict[str, Any]) -> list[str]:
 def format_table(result: dict[str, Any]) -> str:
     """A terminal table: eval v2's strict and fact-level scores, then the v1 tables (P/R/F1 per
     article, grounding, cross-check), kept beside them for one release."""
-    title = (f"set {result.get('set', 'seeds')}  backend {result['backend']}  model {result['model']}  "
-             f"gold {result['gold_hash'][:12]}")
+    title = (
+        f"set {result.get('set', 'seeds')}  backend {result['backend']}  model {result['model']}  "
+        f"gold {result['gold_hash'][:12]}"
+    )
     lines = [title, ""]
     systems = result["systems"]
     lines += _v2_lines(systems)
@@ -352,7 +369,9 @@ def format_table(result: dict[str, Any]) -> str:
         p = systems[s].get("pairing")
         if u:
             extra = f"; pairs {p['candidate_pairs']}/{p['all_pairs']}, to model {p['sent_to_model']}" if p else ""
-            lines.append(f"  {s:<12} model calls {u['calls']}, tokens {u['prompt_tokens']} + {u['completion_tokens']}{extra}")
+            lines.append(
+                f"  {s:<12} model calls {u['calls']}, tokens {u['prompt_tokens']} + {u['completion_tokens']}{extra}"
+            )
     return "\n".join(lines)
 
 
@@ -397,8 +416,22 @@ def _pooled_v2(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     pooled: dict[str, dict[str, Any]] = {}
     for result in results:
         for name, system in result["systems"].items():
-            row = pooled.setdefault(name, {"tp": 0, "fp": 0, "fn": 0, "facts": 0, "right": 0, "conflicts": 0,
-                                           "found": 0, "false": 0, "worst": 0, "has_e": False, "has_f": False})
+            row = pooled.setdefault(
+                name,
+                {
+                    "tp": 0,
+                    "fp": 0,
+                    "fn": 0,
+                    "facts": 0,
+                    "right": 0,
+                    "conflicts": 0,
+                    "found": 0,
+                    "false": 0,
+                    "worst": 0,
+                    "has_e": False,
+                    "has_f": False,
+                },
+            )
             if "extraction_v2" in system:
                 m = system["extraction_v2"]["micro"]
                 row.update(tp=row["tp"] + m["tp"], fp=row["fp"] + m["fp"], fn=row["fn"] + m["fn"], has_e=True)
@@ -424,8 +457,10 @@ def format_overall(results: list[dict[str, Any]]) -> str:
             parts.append(f"strict P {_f(c.precision)} R {_f(c.recall)} F1 {_f(c.f1)}")
         if row["has_f"]:
             accuracy = row["right"] / row["facts"] if row["facts"] else None
-            parts.append(f"verdict {_f(accuracy)} over {row['facts']} facts, conflicts {row['found']}/{row['conflicts']} "
-                         f"({row['false']} false), as-corroborated {row['worst']}")
+            parts.append(
+                f"verdict {_f(accuracy)} over {row['facts']} facts, conflicts {row['found']}/{row['conflicts']} "
+                f"({row['false']} false), as-corroborated {row['worst']}"
+            )
         lines.append("  ".join(parts))
     return "\n".join(lines)
 
@@ -437,20 +472,30 @@ def run_eval_cli(args: argparse.Namespace) -> int:
     selected = _selected(args)
     if getattr(args, "predictions", None):
         scores = score_predictions(Path(args.predictions), selected[0])
-        print("\n".join([f"set {scores['set']}  predictions {scores['predictions']}", "",
-                         *_v2_lines({"predictions": scores})]))
+        print(
+            "\n".join(
+                [f"set {scores['set']}  predictions {scores['predictions']}", "", *_v2_lines({"predictions": scores})]
+            )
+        )
         return 0
     record: bool | str = "refresh" if args.refresh else bool(args.record)
     started = time.monotonic()
     results = []
     for dataset in selected:
         if not record and not dataset.cassettes(args.backend).is_dir():
-            print(f"recoupe: set {dataset.name}: no recordings for backend {args.backend}; skipped "
-                  f"(record them with `recoupe eval --record --set {dataset.name}`)", file=sys.stderr)
+            print(
+                f"recoupe: set {dataset.name}: no recordings for backend {args.backend}; skipped "
+                f"(record them with `recoupe eval --record --set {dataset.name}`)",
+                file=sys.stderr,
+            )
             continue
         recorded = _recorded_backend(dataset.cassettes(args.backend))
-        settings = Settings.from_env(model=args.model, base_url=args.base_url) if record else Settings(
-            model=args.model or recorded["model"], base_url=args.base_url, chunk_chars=recorded.get("chunk_chars")
+        settings = (
+            Settings.from_env(model=args.model, base_url=args.base_url)
+            if record
+            else Settings(
+                model=args.model or recorded["model"], base_url=args.base_url, chunk_chars=recorded.get("chunk_chars")
+            )
         )
         result = run_dataset(dataset, settings, backend=args.backend, record=record)
         if record:

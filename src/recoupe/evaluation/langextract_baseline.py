@@ -86,7 +86,7 @@ PROMPT_DESCRIPTION = (
     "The extraction text is the exact words of the text that state the fact, copied verbatim, "
     "as short as possible (a clause, not the whole sentence), in order of appearance. "
     'Attributes: "claim" is one short sentence stating the fact, readable alone, in the language of '
-    "the text, with pronouns replaced by the names they refer to; \"subject\" is the main company, "
+    'the text, with pronouns replaced by the names they refer to; "subject" is the main company, '
     'person or place; "claimant" is who the text says made the statement, if anyone. '
     "Skip opinions, author biographies, links and site navigation."
 )
@@ -130,9 +130,7 @@ def _prompt_sha256() -> str:
         "examples": [
             {
                 "text": ex.text,
-                "extractions": [
-                    [e.extraction_class, e.extraction_text, e.attributes] for e in ex.extractions
-                ],
+                "extractions": [[e.extraction_class, e.extraction_text, e.attributes] for e in ex.extractions],
             }
             for ex in EXAMPLES
         ],
@@ -354,9 +352,13 @@ def _to_claim(
         sentence_text = sentence.text if sentence else quote
         chunk_index = next((i for i, (s, e) in enumerate(chunks) if s <= span.start < e), None)
     return fill_claim(
-        article, text=claim_text, quote=quote, span=span,
+        article,
+        text=claim_text,
+        quote=quote,
+        span=span,
         alignment=_alignment(extraction) if span is not None else Alignment.none,
-        sentence=sentence_text, subject=_attribute(extraction, "subject"),
+        sentence=sentence_text,
+        subject=_attribute(extraction, "subject"),
         claimant=named_in(_attribute(extraction, "claimant"), text),  # as recoupe: only names the article has
         chunk_index=chunk_index,
     )
@@ -405,7 +407,8 @@ def run_langextract_article(article: Article, settings: Settings, record_folder:
             if not record and _recording_missing(exc):
                 raise RecordingMissingError(
                     f"{path}: no recorded response matches this request (record it with --record)",
-                    stage=STAGE, article_id=article.id,
+                    stage=STAGE,
+                    article_id=article.id,
                 ) from None
             run.error = exc
         finally:

@@ -160,9 +160,7 @@ def _order(claim: Claim) -> tuple[int, int, int, str]:
     return (0, claim.span.start, claim.span.end, claim.id)
 
 
-def match_claims(
-    predicted: Sequence[Claim], gold: Sequence[Claim], threshold: float = THRESHOLD
-) -> list[Match]:
+def match_claims(predicted: Sequence[Claim], gold: Sequence[Claim], threshold: float = THRESHOLD) -> list[Match]:
     """Match one article's predicted claims to its gold claims one to one (see module docstring).
 
     Returns the matches in gold order (by span, then id)."""

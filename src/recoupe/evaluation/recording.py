@@ -16,7 +16,15 @@ from ..errors import ConfigError
 
 __all__ = ["SECRET_HEADERS", "cassette"]
 
-SECRET_HEADERS = ["authorization", "api-key", "x-api-key", "openai-organization", "openai-project", "cookie", "set-cookie"]
+SECRET_HEADERS = [
+    "authorization",
+    "api-key",
+    "x-api-key",
+    "openai-organization",
+    "openai-project",
+    "cookie",
+    "set-cookie",
+]
 
 
 def _json_body(r1: Any, r2: Any) -> None:

@@ -185,7 +185,9 @@ class _Index:
 
     def sides(self, gold: GoldFact) -> tuple[set[str], set[str]]:
         """The predictions matched to a gold fact's contradicting members, and to the others."""
-        against = {self.pred_of[m.claim] for m in gold.members if m.relation == "contradicts" and m.claim in self.pred_of}
+        against = {
+            self.pred_of[m.claim] for m in gold.members if m.relation == "contradicts" and m.claim in self.pred_of
+        }
         rest = {self.pred_of[m.claim] for m in gold.members if m.relation != "contradicts" and m.claim in self.pred_of}
         return against, rest
 
@@ -272,8 +274,9 @@ def score_facts(facts: Sequence[Fact], gold: GoldSet, matches: Sequence[Match]) 
     recalled = sum(1 for c in gold_corroborated if c.predicted == Verdict.corroborated)
     gold_cluster = {m.claim: g.id for g in gold.facts for m in g.members}
     pred_cluster = {
-        claim: (index.primary[index.pred_of[claim]].id if index.pred_of.get(claim) in index.primary
-                else f"alone:{claim}")
+        claim: (
+            index.primary[index.pred_of[claim]].id if index.pred_of.get(claim) in index.primary else f"alone:{claim}"
+        )
         for claim in gold_cluster
     }
     origin_accuracy, origin_facts = _origin_accuracy(index, gold)
@@ -283,12 +286,16 @@ def score_facts(facts: Sequence[Fact], gold: GoldSet, matches: Sequence[Match]) 
         verdict_macro_f1=sum(f1s) / len(f1s) if f1s else None,
         verdicts=verdicts,
         corroborated=Counts.ratios(
-            recalled, n_reported - right, len(gold_corroborated) - recalled,
+            recalled,
+            n_reported - right,
+            len(gold_corroborated) - recalled,
             right / n_reported if n_reported else None,
             recalled / len(gold_corroborated) if gold_corroborated else None,
         ),
         conflicts=Counts.ratios(
-            len(found), len(reported) - len(true_reports), len(gold_conflicts) - len(found),
+            len(found),
+            len(reported) - len(true_reports),
+            len(gold_conflicts) - len(found),
             len(true_reports) / len(reported) if reported else None,
             len(found) / len(gold_conflicts) if gold_conflicts else None,
         ),
@@ -298,4 +305,3 @@ def score_facts(facts: Sequence[Fact], gold: GoldSet, matches: Sequence[Match]) 
         origin_facts=origin_facts,
         cases=cases,
     )
-

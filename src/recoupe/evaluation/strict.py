@@ -206,8 +206,11 @@ def strict_match_claims(predicted: Sequence[Claim], gold: Sequence[Claim]) -> li
         score, coverage, similarity = found
         matches.append(
             Match(
-                pred_id=preds[i].id, gold_id=golds[j].id, score=round(score, 10),
-                span_iou=round(coverage, 10), text_sim=round(similarity, 10),
+                pred_id=preds[i].id,
+                gold_id=golds[j].id,
+                score=round(score, 10),
+                span_iou=round(coverage, 10),
+                text_sim=round(similarity, 10),
                 quantity_agree=None if golds[j].quantity is None else True,
             )
         )

@@ -89,15 +89,22 @@ def disagreements(text: str, quote: str, language: str) -> list[str]:
     in_quote = parse_quantities(quote, language)
     for q in parse_quantities(text, language):
         values = [q.value, *(e.value for e in q.equivalents)]
-        if not any(abs(v - x.value) <= 0.005 * max(abs(v), 1.0) or any(
-                abs(v - e.value) <= 0.005 * max(abs(v), 1.0) for e in x.equivalents) for v in values for x in in_quote):
+        if not any(
+            abs(v - x.value) <= 0.005 * max(abs(v), 1.0)
+            or any(abs(v - e.value) <= 0.005 * max(abs(v), 1.0) for e in x.equivalents)
+            for v in values
+            for x in in_quote
+        ):
             found.append(f"the claim states {q.value:.0f} ({q.currency or q.unit or 'number'}), the quote does not")
     day_text, day_quote = weekday_of(text), weekday_of(quote)
     if day_text is not None and day_quote is not None and day_text != day_quote:
         found.append("the claim and its quote name different days")
     if bool(_NEGATION.search(quote)) != bool(_NEGATION.search(text)):
-        found.append("the quote is negated, the claim is not" if _NEGATION.search(quote) else
-                     "the claim is negated, the quote is not")
+        found.append(
+            "the quote is negated, the claim is not"
+            if _NEGATION.search(quote)
+            else "the claim is negated, the quote is not"
+        )
     return found
 
 
@@ -159,9 +166,17 @@ def span_claim(
     if quantity is None:
         quantity = main_quantity(quote, "", sentence_language(sentence, article.lang))
     return fill_claim(
-        article, text=quote, quote=quote, span=span.model_copy(), alignment=Alignment.exact, sentence=sentence,
-        subject=subject or infer_subject(quote, sentence), claimant=claimant or claimant_in(sentence),
-        chunk_index=chunk_index, quantity=quantity, method="rule",
+        article,
+        text=quote,
+        quote=quote,
+        span=span.model_copy(),
+        alignment=Alignment.exact,
+        sentence=sentence,
+        subject=subject or infer_subject(quote, sentence),
+        claimant=claimant or claimant_in(sentence),
+        chunk_index=chunk_index,
+        quantity=quantity,
+        method="rule",
     )
 
 
@@ -190,7 +205,11 @@ def build_claim(article: Article, draft: ClaimDraft, chunk: Chunk, sentences: Se
         sentence_text = sentence.text if sentence else quote
     claim_text = draft.claim.strip()
     return fill_claim(
-        article, text=claim_text, quote=quote, span=grounding.span, alignment=grounding.alignment,
+        article,
+        text=claim_text,
+        quote=quote,
+        span=grounding.span,
+        alignment=grounding.alignment,
         sentence=sentence_text,
         subject=named_in(draft.subject, text) or draft.subject or infer_subject(claim_text, quote),
         claimant=named_in(draft.claimant, text) or claimant_in(sentence_text),

@@ -85,7 +85,8 @@ def coverage_claims(
         for i in chunk.sentence_indexes:
             sentence = sentences[i]
             inside = [
-                c for c in claims
+                c
+                for c in claims
                 if c.span is not None and c.span.start < sentence.span.end and sentence.span.start < c.span.end
             ]
             quantities = parse_quantities(sentence.text, sentence_language(sentence.text, language))
@@ -102,8 +103,14 @@ def coverage_claims(
             else:  # the sentence has claims: each number they left out gets the clause stating it
                 candidates = [(_clause_around(article.text, sentence.span, q.text), q) for q in missing]
             for span, quantity in candidates:
-                claim = span_claim(article, span, sentence.text, quantity=quantity, chunk_index=chunk.index,
-                                   subject=_context_subject(sentence, claims))
+                claim = span_claim(
+                    article,
+                    span,
+                    sentence.text,
+                    quantity=quantity,
+                    chunk_index=chunk.index,
+                    subject=_context_subject(sentence, claims),
+                )
                 if claim.id in taken:
                     continue
                 taken.add(claim.id)

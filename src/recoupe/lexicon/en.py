@@ -3,24 +3,59 @@
 from __future__ import annotations
 
 WEEKDAYS: dict[str, int] = {
-    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6,
+    "monday": 0,
+    "tuesday": 1,
+    "wednesday": 2,
+    "thursday": 3,
+    "friday": 4,
+    "saturday": 5,
+    "sunday": 6,
 }
 MONTHS: dict[str, int] = {
-    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7, "august": 8,
-    "september": 9, "october": 10, "november": 11, "december": 12,
+    "january": 1,
+    "february": 2,
+    "march": 3,
+    "april": 4,
+    "may": 5,
+    "june": 6,
+    "july": 7,
+    "august": 8,
+    "september": 9,
+    "october": 10,
+    "november": 11,
+    "december": 12,
 }
 QUARTERS: dict[str, int] = {"first": 1, "second": 2, "third": 3, "fourth": 4}
 
 SCALES: dict[str, float] = {
-    "billion": 1e9, "billions": 1e9, "bn": 1e9, "b": 1e9,
-    "million": 1e6, "millions": 1e6, "m": 1e6, "mn": 1e6, "mln": 1e6,
-    "thousand": 1e3, "k": 1e3,
+    "billion": 1e9,
+    "billions": 1e9,
+    "bn": 1e9,
+    "b": 1e9,
+    "million": 1e6,
+    "millions": 1e6,
+    "m": 1e6,
+    "mn": 1e6,
+    "mln": 1e6,
+    "thousand": 1e3,
+    "k": 1e3,
 }
 CURRENCIES: dict[str, str] = {"dollar": "USD", "dollars": "USD", "pounds": "GBP"}
 UNITS: dict[str, str] = {
-    "job": "emploi", "jobs": "emploi", "employees": "employé", "people": "personne",
-    "gpu": "GPU", "gpus": "GPU", "mw": "MW", "gw": "GW", "percent": "%", "years": "an", "year": "an",
-    "centers": "centre", "projects": "projet", "ceos": "PDG",
+    "job": "emploi",
+    "jobs": "emploi",
+    "employees": "employé",
+    "people": "personne",
+    "gpu": "GPU",
+    "gpus": "GPU",
+    "mw": "MW",
+    "gw": "GW",
+    "percent": "%",
+    "years": "an",
+    "year": "an",
+    "centers": "centre",
+    "projects": "projet",
+    "ceos": "PDG",
 }
 UNIT_FILLERS: frozenset[str] = frozenset({"new", "more", "additional"})
 BOUND_PATTERNS: dict[str, list[str]] = {
@@ -36,17 +71,29 @@ PLAN_PATTERNS: list[str] = ["will", "plans?", r"pledg\w*", r"commit\w*", r"annou
 PLACE_PREPOSITIONS: list[str] = ["in"]
 PLACE_PHRASES: list[str] = ["Paris region"]
 
-SOURCE_CUES: list[str] = [r"according\s+to", r"reported\s+by", r"cited\s+by", r"quoted\s+by", r"interviewed\s+by",
-                          r"speaking\s+to", r"told\s+by"]
+SOURCE_CUES: list[str] = [
+    r"according\s+to",
+    r"reported\s+by",
+    r"cited\s+by",
+    r"quoted\s+by",
+    r"interviewed\s+by",
+    r"speaking\s+to",
+    r"told\s+by",
+]
 SOURCE_AFTER: list[str] = [r"reported", r"reports", r"said", r"says", r"wrote"]
-ARTICLE_CREDITS: list[str] = [r"based\s+on\s+(?:an?|the)\s+{who}\s+(?:dispatch|report|story|wire)", r"\(\s*with\s+{who}\s*\)",
-                              r"(?:additional\s+)?reporting\s+by\s+{who}", r"source\s*:\s*{who}"]
+ARTICLE_CREDITS: list[str] = [
+    r"based\s+on\s+(?:an?|the)\s+{who}\s+(?:dispatch|report|story|wire)",
+    r"\(\s*with\s+{who}\s*\)",
+    r"(?:additional\s+)?reporting\s+by\s+{who}",
+    r"source\s*:\s*{who}",
+]
 RELAY_CUES: list[str] = [r"told"]
 CLAIMANT_CUES: list[str] = [r"according to", r"reported by", r"said"]
 DETERMINERS: list[str] = ["the"]
 
-FUNCTION_WORDS: frozenset[str] = frozenset({"the", "a", "an", "it", "this", "that", "in", "on", "according",
-                                            "and", "but"})
+FUNCTION_WORDS: frozenset[str] = frozenset(
+    {"the", "a", "an", "it", "this", "that", "in", "on", "according", "and", "but"}
+)
 ENTITY_STOPWORDS: frozenset[str] = FUNCTION_WORDS | set(WEEKDAYS) | {"by", "ai"}
 SUBJECT_STOPWORDS: frozenset[str] = FUNCTION_WORDS | {"for", "its", "their"}
 
@@ -60,16 +107,44 @@ QUALIFIERS: dict[str, list[str]] = {
     "public": [r"\bpublic\b"],
     "private": [r"\bprivate\b"],
 }
-GENERIC_ORGANISATIONS: list[str] = ["club", "group", "company", "firm", "carmaker", "maker", "city", "region",
-                                    "government", "agency", "practice"]
+GENERIC_ORGANISATIONS: list[str] = [
+    "club",
+    "group",
+    "company",
+    "firm",
+    "carmaker",
+    "maker",
+    "city",
+    "region",
+    "government",
+    "agency",
+    "practice",
+]
 ROLES: list[str] = [
-    r"(?:prime\s+|deputy\s+)?minister(?:\s+(?:of|for)\s+[\w'’-]+)?", r"[\w-]+\s+minister", r"(?:vice-)?president",
-    r"chief\s+executive(?:\s+officer)?|ceo|managing\s+director", r"(?:deputy\s+)?mayor(?:\s+for\s+[\w'’-]+)?",
-    r"chair(?:man|woman)?", r"architects?",
+    r"(?:prime\s+|deputy\s+)?minister(?:\s+(?:of|for)\s+[\w'’-]+)?",
+    r"[\w-]+\s+minister",
+    r"(?:vice-)?president",
+    r"chief\s+executive(?:\s+officer)?|ceo|managing\s+director",
+    r"(?:deputy\s+)?mayor(?:\s+for\s+[\w'’-]+)?",
+    r"chair(?:man|woman)?",
+    r"architects?",
 ]
 ROLE_COMPLEMENT = r"(?:\s+(?:of|for|in\s+charge\s+of)\s+(?:the\s+)?[\w'’-]+)?"
-WIDE_PLACE_WORDS: list[str] = ["region", "metropolitan", "metropolis", "area", "county", "department", "province",
-                               "country", "north", "south", "east", "west", "coast"]
+WIDE_PLACE_WORDS: list[str] = [
+    "region",
+    "metropolitan",
+    "metropolis",
+    "area",
+    "county",
+    "department",
+    "province",
+    "country",
+    "north",
+    "south",
+    "east",
+    "west",
+    "coast",
+]
 
 PREDICATES: dict[str, list[str]] = {
     "invest": ["fund", "capex", "pledg", "commit"],
@@ -87,5 +162,10 @@ PREDICATES: dict[str, list[str]] = {
 }
 
 BOILERPLATE: list[str] = [
-    "leave a (comment|reply)", "your email address", "required fields", "read more", "share this", "subscribe",
+    "leave a (comment|reply)",
+    "your email address",
+    "required fields",
+    "read more",
+    "share this",
+    "subscribe",
 ]

@@ -25,13 +25,23 @@ __all__ = ["TYPOGRAPHY", "fold", "fold_for_search", "fold_typography"]
 _CASE_FOLD = str.maketrans({"\u2019": "'", "\u00a0": " ", "\u202f": " ", "«": '"', "»": '"'})
 #: Level 2: typographic variants and their ASCII forms, one character for one.
 TYPOGRAPHY: dict[str, str] = {
-    "\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'",
-    "\u00ab": '"', "\u00bb": '"', "\u201c": '"', "\u201d": '"', "\u201e": '"',
-    "\u2013": "-", "\u2014": "-", "\u2011": "-",
+    "\u2019": "'",
+    "\u2018": "'",
+    "\u02bc": "'",
+    "`": "'",
+    "\u00b4": "'",
+    "\u00ab": '"',
+    "\u00bb": '"',
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u201e": '"',
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2011": "-",
 }
 _TYPOGRAPHY = str.maketrans(TYPOGRAPHY)
 #: Level 3: characters dropped from the search form.
-_DROP = frozenset(" \t\r\n\u00a0\u202f\u2009\u2007\"")
+_DROP = frozenset(' \t\r\n\u00a0\u202f\u2009\u2007"')
 
 
 def fold(text: str) -> str:

@@ -8,33 +8,79 @@ from __future__ import annotations
 
 #: Weekday names -> ``datetime.weekday()`` numbers.
 WEEKDAYS: dict[str, int] = {
-    "lundi": 0, "mardi": 1, "mercredi": 2, "jeudi": 3, "vendredi": 4, "samedi": 5, "dimanche": 6,
+    "lundi": 0,
+    "mardi": 1,
+    "mercredi": 2,
+    "jeudi": 3,
+    "vendredi": 4,
+    "samedi": 5,
+    "dimanche": 6,
 }
 #: Month names, with and without accents -> month numbers.
 MONTHS: dict[str, int] = {
-    "janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6, "juillet": 7,
-    "août": 8, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11, "décembre": 12, "decembre": 12,
+    "janvier": 1,
+    "février": 2,
+    "fevrier": 2,
+    "mars": 3,
+    "avril": 4,
+    "mai": 5,
+    "juin": 6,
+    "juillet": 7,
+    "août": 8,
+    "aout": 8,
+    "septembre": 9,
+    "octobre": 10,
+    "novembre": 11,
+    "décembre": 12,
+    "decembre": 12,
 }
 #: Ordinals of a quarter ("au premier trimestre").
 QUARTERS: dict[str, int] = {"premier": 1, "deuxième": 2, "troisième": 3, "quatrième": 4}
 
 #: Scale words after a number ("4 milliards") -> multiplier.
 SCALES: dict[str, float] = {
-    "milliard": 1e9, "milliards": 1e9, "md": 1e9, "mds": 1e9, "mrd": 1e9,
-    "million": 1e6, "millions": 1e6, "mln": 1e6, "mille": 1e3,
+    "milliard": 1e9,
+    "milliards": 1e9,
+    "md": 1e9,
+    "mds": 1e9,
+    "mrd": 1e9,
+    "million": 1e6,
+    "millions": 1e6,
+    "mln": 1e6,
+    "mille": 1e3,
 }
 #: Currency words -> ISO code.
 CURRENCIES: dict[str, str] = {"euro": "EUR", "euros": "EUR", "livre": "GBP", "livres": "GBP"}
 #: Words after a number -> the unit it counts.
 UNITS: dict[str, str] = {
-    "emploi": "emploi", "emplois": "emploi", "poste": "emploi", "postes": "emploi",
-    "opportunités": "emploi", "opportunité": "emploi", "cdi": "emploi",
-    "employés": "employé", "employé": "employé", "salariés": "employé",
-    "personnes": "personne", "personne": "personne", "français": "personne",
-    "startups": "startup", "startup": "startup", "start-ups": "startup", "start-up": "startup",
-    "pour": "%", "ans": "an", "an": "an", "années": "an",
-    "centres": "centre", "centre": "centre", "sites": "site", "site": "site",
-    "projets": "projet", "projet": "projet", "pdg": "PDG",
+    "emploi": "emploi",
+    "emplois": "emploi",
+    "poste": "emploi",
+    "postes": "emploi",
+    "opportunités": "emploi",
+    "opportunité": "emploi",
+    "cdi": "emploi",
+    "employés": "employé",
+    "employé": "employé",
+    "salariés": "employé",
+    "personnes": "personne",
+    "personne": "personne",
+    "français": "personne",
+    "startups": "startup",
+    "startup": "startup",
+    "start-ups": "startup",
+    "start-up": "startup",
+    "pour": "%",
+    "ans": "an",
+    "an": "an",
+    "années": "an",
+    "centres": "centre",
+    "centre": "centre",
+    "sites": "site",
+    "site": "site",
+    "projets": "projet",
+    "projet": "projet",
+    "pdg": "PDG",
 }
 #: Words that may sit between a number and its unit ("3 000 nouveaux emplois").
 UNIT_FILLERS: frozenset[str] = frozenset(
@@ -50,24 +96,63 @@ BOUND_PATTERNS: dict[str, list[str]] = {
 
 #: Regex fragments of wording that makes a claim a target or forecast, or an announced plan.
 TARGET_PATTERNS: list[str] = [
-    r"d['’]ici", "objectif", "ambition", "vise", "visant", "devrait", "devraient", "prévoit", "projette",
+    r"d['’]ici",
+    "objectif",
+    "ambition",
+    "vise",
+    "visant",
+    "devrait",
+    "devraient",
+    "prévoit",
+    "projette",
 ]
 PLAN_PATTERNS: list[str] = [
-    "va", "vont", "investira", "investirait", "ouvrira", "agrandira", "lancera", "sera", "seront", "créera",
-    "débloquera", r"annonc\w*", "promet", r"s['’]engag\w*", "engagement", "intention", "prévoit", "compte",
-    r"s['’]apprête", r"dévoilé\w*",
+    "va",
+    "vont",
+    "investira",
+    "investirait",
+    "ouvrira",
+    "agrandira",
+    "lancera",
+    "sera",
+    "seront",
+    "créera",
+    "débloquera",
+    r"annonc\w*",
+    "promet",
+    r"s['’]engag\w*",
+    "engagement",
+    "intention",
+    "prévoit",
+    "compte",
+    r"s['’]apprête",
+    r"dévoilé\w*",
 ]
 
 #: Regex fragments: the prepositions before a place name ("en France", "dans la région Grand Est").
-PLACE_PREPOSITIONS: list[str] = ["en", "à", "au", "aux", r"dans\s+(?:la|le|l['’]|les)\s*(?:région\s+|ville\s+)?",
-                                 r"au\s+sein\s+de"]
+PLACE_PREPOSITIONS: list[str] = [
+    "en",
+    "à",
+    "au",
+    "aux",
+    r"dans\s+(?:la|le|l['’]|les)\s*(?:région\s+|ville\s+)?",
+    r"au\s+sein\s+de",
+]
 #: Places named without a capital or a preposition.
 PLACE_PHRASES: list[str] = ["région parisienne"]
 
 #: Regex fragments: cue words before a news organisation that is the source of a claim ("selon
 #: Reuters", "d'après l'AFP", "écrit Bloomberg").
-SOURCE_CUES: list[str] = [r"selon", r"d['’]après", r"écrit", r"rapporte", r"citée?s?\s+par", r"interrogée?s?\s+par",
-                          r"a\s+indiqué\s+à", r"a\s+précisé\s+à"]
+SOURCE_CUES: list[str] = [
+    r"selon",
+    r"d['’]après",
+    r"écrit",
+    r"rapporte",
+    r"citée?s?\s+par",
+    r"interrogée?s?\s+par",
+    r"a\s+indiqué\s+à",
+    r"a\s+précisé\s+à",
+]
 #: Weaker cues, counted only before a news agency ("(via Reuters)", "a déclaré à l'AFP").
 RELAY_CUES: list[str] = [r"via", r"déclaré\s+à", r"confié\s+à"]
 #: Cues before the claimant of a statement, agency or not (case-sensitive, literal spaces).
@@ -76,24 +161,73 @@ CLAIMANT_CUES: list[str] = [r"selon", r"d['’]après", r"via", r"écrit", r"rap
 SOURCE_AFTER: list[str] = [r"rapporte", r"a\s+rapporté", r"indique", r"précise"]
 #: Regex fragments of an article-level credit line naming the agency the whole text comes from;
 #: ``{who}`` stands for the agency ("(avec AFP)", "d'après une dépêche de l'AFP").
-ARTICLE_CREDITS: list[str] = [r"\(\s*avec\s+(?:l['’])?{who}\s*\)", r"(?:d['’]après|selon)\s+une\s+dépêche\s+(?:de\s+)?(?:l['’])?{who}",
-                              r"source\s*:\s*(?:l['’])?{who}"]
+ARTICLE_CREDITS: list[str] = [
+    r"\(\s*avec\s+(?:l['’])?{who}\s*\)",
+    r"(?:d['’]après|selon)\s+une\s+dépêche\s+(?:de\s+)?(?:l['’])?{who}",
+    r"source\s*:\s*(?:l['’])?{who}",
+]
 #: Articles that may precede a name ("l'AFP", "la Commission").
 DETERMINERS: list[str] = ["l'", "la", "le", "les"]
 
 #: Function words: never an entity, never the start of a subject.
-FUNCTION_WORDS: frozenset[str] = frozenset({
-    "le", "la", "les", "l", "un", "une", "des", "du", "de", "il", "elle", "ils", "elles", "ce", "cette",
-    "ces", "en", "dans", "au", "aux", "plus", "selon", "par", "pour", "mais", "et",
-})
+FUNCTION_WORDS: frozenset[str] = frozenset(
+    {
+        "le",
+        "la",
+        "les",
+        "l",
+        "un",
+        "une",
+        "des",
+        "du",
+        "de",
+        "il",
+        "elle",
+        "ils",
+        "elles",
+        "ce",
+        "cette",
+        "ces",
+        "en",
+        "dans",
+        "au",
+        "aux",
+        "plus",
+        "selon",
+        "par",
+        "pour",
+        "mais",
+        "et",
+    }
+)
 #: Capitalised words that never key a pairing block.
-ENTITY_STOPWORDS: frozenset[str] = FUNCTION_WORDS | set(WEEKDAYS) | {
-    "cet", "son", "sa", "ses", "leur", "leurs", "grâce", "ia",
-}
+ENTITY_STOPWORDS: frozenset[str] = (
+    FUNCTION_WORDS
+    | set(WEEKDAYS)
+    | {
+        "cet",
+        "son",
+        "sa",
+        "ses",
+        "leur",
+        "leurs",
+        "grâce",
+        "ia",
+    }
+)
 #: Capitalised words that never start an inferred subject (a city is a place, not a subject).
-SUBJECT_STOPWORDS: frozenset[str] = FUNCTION_WORDS | set(WEEKDAYS) | {
-    "cela", "avec", "ou", "nous", "vous", "paris",
-}
+SUBJECT_STOPWORDS: frozenset[str] = (
+    FUNCTION_WORDS
+    | set(WEEKDAYS)
+    | {
+        "cela",
+        "avec",
+        "ou",
+        "nous",
+        "vous",
+        "paris",
+    }
+)
 
 #: Regex fragments: what a number is about. Two amounts conflict only when they share one.
 PREDICATES: dict[str, list[str]] = {
@@ -106,7 +240,17 @@ PREDICATES: dict[str, list[str]] = {
     "production": ["production", r"\bprodui", "fabrication", r"\bfabriqu"],
     "opening": [r"\bouvr", "ouverture", "inaugur", r"\blivr", "réouvert", "mise en service", "achèvement", r"\bachev"],
     "works": ["travaux", "chantier", "première pierre"],
-    "site": [r"\bsite\b", "implant", r"\busine", "installé", "construit", "gigafactory", r"\bstade\b", r"\bsitué", "localis"],
+    "site": [
+        r"\bsite\b",
+        "implant",
+        r"\busine",
+        "installé",
+        "construit",
+        "gigafactory",
+        r"\bstade\b",
+        r"\bsitué",
+        "localis",
+    ],
     "capacity": ["capacité", r"\bplaces\b", r"\bsièges\b", "gwh", r"\bmw\b"],
     "cost": [r"\bcoût", r"\bcoûte", "budget", r"\bmontant\b", r"\bfacture\b"],
 }
@@ -115,7 +259,14 @@ PREDICATES: dict[str, list[str]] = {
 QUALIFIERS: dict[str, list[str]] = {
     "indirect": [r"\bindirects?\b", r"\binduits?\b"],
     "additional": [r"supplémentaires?", r"\ben plus\b", r"additionnel", r"\bautres?\b"],
-    "earlier": [r"\bdéjà\b", r"\brécemment\b", r"précédemment", r"auparavant", r"l['’]an dernier", r"l['’]année dernière"],
+    "earlier": [
+        r"\bdéjà\b",
+        r"\brécemment\b",
+        r"précédemment",
+        r"auparavant",
+        r"l['’]an dernier",
+        r"l['’]année dernière",
+    ],
     "total": [r"\bau total\b", r"\ben tout\b", r"\bcumulé"],
     "remaining": [r"\brestants?\b", r"\ble reste\b", r"\bcomplément\b"],
     "current": [r"\baujourd['’]hui\b", r"\bactuellement\b", r"\bactuelle?s?\b"],
@@ -123,20 +274,57 @@ QUALIFIERS: dict[str, list[str]] = {
     "private": [r"\bprivés?\b", r"\bprivées?\b"],
 }
 #: Nouns that name an organisation generically ("président du club"): they match any name.
-GENERIC_ORGANISATIONS: list[str] = ["club", "groupe", "entreprise", "société", "firme", "compagnie", "constructeur",
-                                    "fabricant", "ville", "région", "métropole", "gouvernement", "agence", "cabinet"]
+GENERIC_ORGANISATIONS: list[str] = [
+    "club",
+    "groupe",
+    "entreprise",
+    "société",
+    "firme",
+    "compagnie",
+    "constructeur",
+    "fabricant",
+    "ville",
+    "région",
+    "métropole",
+    "gouvernement",
+    "agence",
+    "cabinet",
+]
 #: Regex fragments: a role or title held by a person ("ministre de l'Industrie").
 ROLES: list[str] = [
-    r"(?:premier|première|vice-)?\s*ministre(?:\s+délégué(?:e)?)?", r"secrétaire\s+d['’]État", r"(?:vice-)?président(?:e)?",
-    r"directeur\s+général|directrice\s+générale|pdg|p-dg", r"(?:premier|première)?\s*adjoint(?:e)?", r"maire",
+    r"(?:premier|première|vice-)?\s*ministre(?:\s+délégué(?:e)?)?",
+    r"secrétaire\s+d['’]État",
+    r"(?:vice-)?président(?:e)?",
+    r"directeur\s+général|directrice\s+générale|pdg|p-dg",
+    r"(?:premier|première)?\s*adjoint(?:e)?",
+    r"maire",
     r"(?:architecte|cabinet\s+d['’]architectes)",
 ]
 ROLE_COMPLEMENT = r"(?:\s+(?:de\s+la|de\s+l['’]|de|du|des|aux|à\s+la|au|chargée?\s+de(?:\s+la|\s+l['’])?)\s*[\w'’-]+)?"
 #: Words that make a place a wide area (a region, a metropolis) rather than a town.
-WIDE_PLACE_WORDS: list[str] = ["région", "métropole", "agglomération", "département", "territoire", "bassin", "pays",
-                               "hexagone", "littoral", "nord", "sud", "est", "ouest"]
+WIDE_PLACE_WORDS: list[str] = [
+    "région",
+    "métropole",
+    "agglomération",
+    "département",
+    "territoire",
+    "bassin",
+    "pays",
+    "hexagone",
+    "littoral",
+    "nord",
+    "sud",
+    "est",
+    "ouest",
+]
 #: Site furniture and links that are never claims (a line starting with one of these).
 BOILERPLATE: list[str] = [
-    "laisser un commentaire", "votre adresse e-mail", "les champs obligatoires", "en savoir plus",
-    "lire aussi", "à lire aussi", "partager", "abonnez-vous",
+    "laisser un commentaire",
+    "votre adresse e-mail",
+    "les champs obligatoires",
+    "en savoir plus",
+    "lire aussi",
+    "à lire aussi",
+    "partager",
+    "abonnez-vous",
 ]

@@ -38,8 +38,15 @@ NEWS_ORGANISATIONS: dict[str, str] = {
 WIRE_TAGS: tuple[str, ...] = ("AFP", "AOF", "Reuters", "AP", "Bloomberg", "dpa")
 
 #: Currency signs and codes -> ISO code (language-neutral).
-CURRENCY_SIGNS: dict[str, str] = {"€": "EUR", "eur": "EUR", "$": "USD", "usd": "USD", "us$": "USD",
-                                  "£": "GBP", "gbp": "GBP"}
+CURRENCY_SIGNS: dict[str, str] = {
+    "€": "EUR",
+    "eur": "EUR",
+    "$": "USD",
+    "usd": "USD",
+    "us$": "USD",
+    "£": "GBP",
+    "gbp": "GBP",
+}
 #: Unit signs (language-neutral).
 UNIT_SIGNS: dict[str, str] = {"%": "%"}
 
@@ -60,13 +67,29 @@ SUBJECT_ALIASES: dict[str, str] = {
 #: Places inside a country, so that "région parisienne" does not differ from "France" (folded
 #: names -> the country's folded name).
 PLACE_COUNTRY: dict[str, str] = {
-    "paris": "france", "région parisienne": "france", "paris region": "france", "marseille": "france",
-    "lyon": "france", "mulhouse": "france", "grand est": "france", "alsace": "france",
-    "auvergne-rhône-alpes": "france", "hexagone": "france", "l'hexagone": "france", "versailles": "france",
-    "île-de-france": "france", "ile-de-france": "france",
-    "berlin": "allemagne", "germany": "allemagne", "munich": "allemagne",
-    "london": "royaume-uni", "londres": "royaume-uni", "united kingdom": "royaume-uni", "uk": "royaume-uni",
-    "spain": "espagne", "italy": "italie",
+    "paris": "france",
+    "région parisienne": "france",
+    "paris region": "france",
+    "marseille": "france",
+    "lyon": "france",
+    "mulhouse": "france",
+    "grand est": "france",
+    "alsace": "france",
+    "auvergne-rhône-alpes": "france",
+    "hexagone": "france",
+    "l'hexagone": "france",
+    "versailles": "france",
+    "île-de-france": "france",
+    "ile-de-france": "france",
+    "berlin": "allemagne",
+    "germany": "allemagne",
+    "munich": "allemagne",
+    "london": "royaume-uni",
+    "londres": "royaume-uni",
+    "united kingdom": "royaume-uni",
+    "uk": "royaume-uni",
+    "spain": "espagne",
+    "italy": "italie",
 }
 #: Words that look like places after a preposition but are not ("en IA").
 NOT_PLACES: frozenset[str] = frozenset({"ia", "ai", "big", "tech"})

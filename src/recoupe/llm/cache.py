@@ -133,8 +133,12 @@ class ResponseCache:
             with self._lock:
                 first, self._write_failed = not self._write_failed, True
             if first:
-                log.warning("cache at %s: an answer could not be written (%s); it is used but not cached "
-                            "(further write failures are not reported)", self.directory, _describe(exc))
+                log.warning(
+                    "cache at %s: an answer could not be written (%s); it is used but not cached "
+                    "(further write failures are not reported)",
+                    self.directory,
+                    _describe(exc),
+                )
 
     def __len__(self) -> int:
         cache = self._cache

