@@ -20,6 +20,7 @@ from ..normalize import find_location
 __all__ = [
     "ClaimFeatures",
     "Scope",
+    "contains_words",
     "days_agree",
     "differs",
     "same_subject",
@@ -225,7 +226,7 @@ class ClaimFeatures:
         return self.predicates - {"announce"}
 
 
-def _contains_words(inner: str, outer: str) -> bool:
+def contains_words(inner: str, outer: str) -> bool:
     """``inner`` appears in ``outer`` as whole words ("microsoft" in "microsoft france", but "ia"
     not in "nvidia")."""
     return re.search(rf"(?<!\w){re.escape(inner)}(?!\w)", outer) is not None
@@ -236,11 +237,11 @@ def same_subject(a: ClaimFeatures, b: ClaimFeatures) -> bool | None:
     ka, kb = a.subject, b.subject
     if ka is None or kb is None:
         return None
-    if ka == kb or _contains_words(ka, kb) or _contains_words(kb, ka):
+    if ka == kb or contains_words(ka, kb) or contains_words(kb, ka):
         return True
     joined = len(a.subject_parts) > 1 or len(b.subject_parts) > 1  # "Microsoft et Amazon" vs "Amazon"
     if joined and any(
-        x == y or _contains_words(x, y) or _contains_words(y, x) for x in a.subject_parts for y in b.subject_parts
+        x == y or contains_words(x, y) or contains_words(y, x) for x in a.subject_parts for y in b.subject_parts
     ):
         return True
     # "Amazon Web Services (AWS)" vs "Amazon": compare aliases of the words too.

@@ -44,7 +44,8 @@ import numpy as np
 from rapidfuzz import fuzz
 from scipy.optimize import linear_sum_assignment
 
-from ..lexicon import SUBJECT_ALIASES, fold
+from ..crosscheck.features import contains_words, subject_key
+from ..lexicon import SUBJECT_ALIASES
 from ..models import Bound, Claim, Quantity, TimeRef
 from ..normalize import parse_quantities
 from .matching import Match, fold_text
@@ -109,26 +110,19 @@ def _time_agrees(pred: TimeRef | None, gold: TimeRef | None) -> bool:
     return gold.weekday is not None and pred.weekday == gold.weekday
 
 
-def _subject_key(name: str) -> str:
-    key = fold(name).strip(" .,;:")
-    return SUBJECT_ALIASES.get(key, key)
-
-
-def _words(key: str) -> set[str]:
-    return {SUBJECT_ALIASES.get(w, w) for w in re.findall(r"[\w.'-]+", key)}
-
-
-def _contains(inner: str, outer: str) -> bool:
-    return re.search(rf"(?<!\w){re.escape(inner)}(?!\w)", outer) is not None
-
-
 def _subject_agrees(pred: str | None, gold: str | None) -> bool:
     if not gold or not gold.strip():
         return True
     if not pred or not pred.strip():
         return False
-    kp, kg = _subject_key(pred), _subject_key(gold)
-    return kp == kg or _contains(kp, kg) or _contains(kg, kp) or kg in _words(kp) or kp in _words(kg)
+    kp, kg = subject_key(pred), subject_key(gold)
+    if kp is None or kg is None:
+        return False
+    return kp == kg or contains_words(kp, kg) or contains_words(kg, kp) or kg in _words(kp) or kp in _words(kg)
+
+
+def _words(key: str) -> set[str]:
+    return {SUBJECT_ALIASES.get(w, w) for w in re.findall(r"[\w.'-]+", key)}
 
 
 def _unstated_amount_agrees(pred: Claim, gold: Claim) -> bool:
