@@ -124,28 +124,12 @@ def _place_name(claim: Claim) -> tuple[str | None, bool]:
     if not place:
         return None, False
     key = fold(place).strip()
-    wide = (
-        bool(_WIDE_PLACE.search(key))
-        or key in set(lexicon.PLACE_COUNTRY.values())
-        or (key in lexicon.PLACE_COUNTRY and lexicon.PLACE_COUNTRY[key] != key and key in _REGIONS)
-    )
+    wide = bool(_WIDE_PLACE.search(key)) or key in _COUNTRIES or key in lexicon.REGIONS
     return key, wide
 
 
-#: Gazetteer entries that are regions, not towns.
-_REGIONS = frozenset(
-    {
-        "grand est",
-        "alsace",
-        "auvergne-rhône-alpes",
-        "île-de-france",
-        "ile-de-france",
-        "hexagone",
-        "l'hexagone",
-        "région parisienne",
-        "paris region",
-    }
-)
+#: Countries (folded), wide areas too.
+_COUNTRIES = frozenset(lexicon.PLACE_COUNTRY.values()) | {"france", "europe", "germany", "spain", "italy"}
 
 
 @dataclass(frozen=True, eq=False)

@@ -48,11 +48,28 @@ __all__ = [
 
 
 def _git_revision(root: Path) -> str | None:
+    """The checkout's revision, ``-dirty`` when it has uncommitted changes (a result file written
+    before its commit says so, instead of naming the previous commit as its own)."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--abbrev=40"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None
+
+
+def _code_hash() -> str:
+    """sha256 of the package's source files: which code produced a result, committed or not."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parents[1]
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def _dataset_hash(seeds: Path) -> str:
@@ -243,6 +260,7 @@ def run_dataset(
         "gold_hash": gold_hash(dataset.gold),
         "dataset_hash": _dataset_hash(dataset.articles),
         "git_revision": _git_revision(dataset.gold.resolve().parent),
+        "code_hash": _code_hash(),
         "settings": {
             "temperature": settings.temperature,
             "seed": settings.seed,

@@ -91,5 +91,51 @@ PLACE_COUNTRY: dict[str, str] = {
     "spain": "espagne",
     "italy": "italie",
 }
+#: Regions (folded): a place named by one of these is a wide area, not a town. France's regions
+#: (2016), with their usual short forms.
+REGIONS: frozenset[str] = frozenset(
+    {
+        "auvergne-rhône-alpes",
+        "bourgogne-franche-comté",
+        "bretagne",
+        "centre-val de loire",
+        "corse",
+        "grand est",
+        "hauts-de-france",
+        "île-de-france",
+        "ile-de-france",
+        "normandie",
+        "nouvelle-aquitaine",
+        "occitanie",
+        "pays de la loire",
+        "provence-alpes-côte d'azur",
+        "paca",
+        "guadeloupe",
+        "martinique",
+        "guyane",
+        "la réunion",
+        "mayotte",
+        "alsace",
+        "lorraine",
+        "champagne-ardenne",
+        "picardie",
+        "nord-pas-de-calais",
+        "aquitaine",
+        "limousin",
+        "poitou-charentes",
+        "midi-pyrénées",
+        "languedoc-roussillon",
+        "rhône-alpes",
+        "auvergne",
+        "bourgogne",
+        "franche-comté",
+        "basse-normandie",
+        "haute-normandie",
+        "région parisienne",
+        "paris region",
+        "hexagone",
+        "l'hexagone",
+    }
+)
 #: Words that look like places after a preposition but are not ("en IA").
 NOT_PLACES: frozenset[str] = frozenset({"ia", "ai", "big", "tech"})
