@@ -98,3 +98,27 @@ def test_eval_without_vcrpy_says_what_to_install(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "pip install 'recoupe[eval]'" in lines[0], done.stderr
+
+
+def test_predictions_of_a_replayed_extract_reproduce_the_pipeline_row(tmp_path: Path, replayed: dict) -> None:
+    """The JSON `recoupe extract seeds/` writes (here made from the same recorded answers), scored
+    with `recoupe eval --predictions`, gives the pipeline's own strict row."""
+    from recoupe.articles import load_articles
+    from recoupe.evaluation.harness import datasets, score_predictions
+    from recoupe.evaluation.recording import cassette
+    from recoupe.extraction import extract_articles
+    from recoupe.llm import LLM
+
+    seeds = datasets(EVAL, SEEDS)[0]
+    llm = LLM(Settings(use_cache=False, max_retries=0), replay_only=True)
+    articles = load_articles(SEEDS)
+    extracted = []
+    for article in articles:  # one article per recording, as the harness replays them
+        with cassette(seeds.cassettes("embedded") / "extract" / f"{article.id}.yaml"):
+            extracted.extend(extract_articles([article], llm, chunk_chars=llm.target_chars).articles)
+    from recoupe.models import Extraction
+
+    path = tmp_path / "claims.json"
+    path.write_text(Extraction(articles=extracted).model_dump_json(indent=2), encoding="utf-8")
+    scored = score_predictions(path, seeds)
+    assert scored["extraction_v2"] == replayed["systems"]["recoupe"]["extraction_v2"]

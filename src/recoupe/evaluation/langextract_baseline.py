@@ -23,7 +23,6 @@ off anyway); ``seed`` and ``max_tokens`` are passed through its provider keyword
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import time
@@ -54,6 +53,7 @@ from ..models import (
 )
 from ..settings import Settings
 from .gold import GoldSet
+from .langextract_prompt import EXAMPLES, PROMPT_DESCRIPTION, prompt_sha256
 from .matching import match_claims
 from .metrics import score_extraction
 from .recording import cassette
@@ -79,64 +79,6 @@ MAX_CHAR_BUFFER = 1000
 MIN_SPAN_CHARS = 12
 STAGE = "langextract"
 
-PROMPT_DESCRIPTION = (
-    "Extract the check-worthy factual claims stated in this news text, for fact-checkers: amounts, "
-    "numbers, dates or days, places, records, who announced or said what, plans and targets. "
-    "One extraction per fact; a sentence with two facts gives two extractions. "
-    "The extraction text is the exact words of the text that state the fact, copied verbatim, "
-    "as short as possible (a clause, not the whole sentence), in order of appearance. "
-    'Attributes: "claim" is one short sentence stating the fact, readable alone, in the language of '
-    'the text, with pronouns replaced by the names they refer to; "subject" is the main company, '
-    'person or place; "claimant" is who the text says made the statement, if anyone. '
-    "Skip opinions, author biographies, links and site navigation."
-)
-
-_EXAMPLE_TEXT = (
-    "La coopérative Terres du Sud a inauguré lundi à Agen une usine de 12 millions d'euros, "
-    "qui emploiera 85 personnes d'ici 2026, a indiqué son président à l'AFP."
-)
-
-EXAMPLES = [
-    lx_data.ExampleData(
-        text=_EXAMPLE_TEXT,
-        extractions=[
-            lx_data.Extraction(
-                extraction_class="claim",
-                extraction_text="a inauguré lundi à Agen une usine de 12 millions d'euros",
-                attributes={
-                    "claim": "Terres du Sud a inauguré lundi à Agen une usine de 12 millions d'euros.",
-                    "subject": "Terres du Sud",
-                    "claimant": "AFP",
-                },
-            ),
-            lx_data.Extraction(
-                extraction_class="claim",
-                extraction_text="qui emploiera 85 personnes d'ici 2026",
-                attributes={
-                    "claim": "L'usine de Terres du Sud à Agen emploiera 85 personnes d'ici 2026.",
-                    "subject": "Terres du Sud",
-                    "claimant": "AFP",
-                },
-            ),
-        ],
-    )
-]
-
-
-def _prompt_sha256() -> str:
-    """Hash of the description and the examples: what the model is shown besides the article."""
-    payload = {
-        "description": PROMPT_DESCRIPTION,
-        "examples": [
-            {
-                "text": ex.text,
-                "extractions": [[e.extraction_class, e.extraction_text, e.attributes] for e in ex.extractions],
-            }
-            for ex in EXAMPLES
-        ],
-    }
-    return hashlib.sha256(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
-
 
 def _base_url(settings: Settings, record: bool) -> str:
     if settings.base_url is not None:
@@ -152,7 +94,7 @@ def _base_url(settings: Settings, record: bool) -> str:
     return embedded_server(parallel=max(1, min(settings.concurrency, 4))).base_url  # pragma: no cover
 
 
-def langextract_kwargs(settings: Settings, base_url: str) -> dict[str, Any]:
+def langextract_kwargs(settings: Settings, base_url: str, max_char_buffer: int = MAX_CHAR_BUFFER) -> dict[str, Any]:
     """The keyword arguments given to ``lx.extract`` (besides the text), for the record."""
     provider_kwargs: dict[str, Any] = {
         "api_key": settings.api_key or "not-needed",  # the provider refuses an empty key
@@ -170,7 +112,7 @@ def langextract_kwargs(settings: Settings, base_url: str) -> dict[str, Any]:
         ),
         "fence_output": False,
         "use_schema_constraints": False,
-        "max_char_buffer": MAX_CHAR_BUFFER,
+        "max_char_buffer": max_char_buffer,
         "max_workers": 1,
         "batch_length": 1,
         "extraction_passes": 1,
@@ -178,9 +120,9 @@ def langextract_kwargs(settings: Settings, base_url: str) -> dict[str, Any]:
     }
 
 
-def _described_kwargs(settings: Settings) -> dict[str, Any]:
+def _described_kwargs(settings: Settings, max_char_buffer: int = MAX_CHAR_BUFFER) -> dict[str, Any]:
     """:func:`langextract_kwargs` without the secret, the endpoint and the objects."""
-    kwargs = langextract_kwargs(settings, "<endpoint>")
+    kwargs = langextract_kwargs(settings, "<endpoint>", max_char_buffer)
     config = kwargs.pop("config")
     kwargs.pop("examples")
     kwargs.pop("prompt_description")
@@ -293,11 +235,11 @@ def _cassette_usage(cas: Any, record: bool) -> tuple[StageUsage, int]:
     return usage, errors
 
 
-def _chunk_intervals(text: str) -> list[tuple[int, int]]:
+def _chunk_intervals(text: str, max_char_buffer: int = MAX_CHAR_BUFFER) -> list[tuple[int, int]]:
     """The character intervals of LangExtract's chunks of ``text`` (its default tokenizer)."""
     out = []
     for chunk in lx.chunking.ChunkIterator(
-        text=text, max_char_buffer=MAX_CHAR_BUFFER, tokenizer_impl=lx_tokenizer.RegexTokenizer()
+        text=text, max_char_buffer=max_char_buffer, tokenizer_impl=lx_tokenizer.RegexTokenizer()
     ):
         ci = chunk.char_interval
         if ci is not None and ci.start_pos is not None and ci.end_pos is not None:
@@ -390,14 +332,16 @@ def _convert(article: Article, extractions: Sequence[Any], run: LangExtractRun) 
     return ArticleClaims(article=article, claims=grounded, ungrounded=len(ungrounded), ungrounded_claims=ungrounded)
 
 
-def run_langextract_article(article: Article, settings: Settings, record_folder: Path, record: bool) -> LangExtractRun:
+def run_langextract_article(
+    article: Article, settings: Settings, record_folder: Path, record: bool, max_char_buffer: int = MAX_CHAR_BUFFER
+) -> LangExtractRun:
     """Run LangExtract on one article inside its cassette. A LangExtract error is kept in
     ``.error`` (the article then has no claims); a request missing from the recording when
     replaying raises :class:`~recoupe.errors.RecordingMissingError`."""
     path = Path(record_folder) / f"{article.id}.yaml"
     run = LangExtractRun(claims=ArticleClaims(article=article, claims=[]))
-    run.chunks = len(_chunk_intervals(article.text))
-    kwargs = langextract_kwargs(settings, _base_url(settings, record))
+    run.chunks = len(_chunk_intervals(article.text, max_char_buffer))
+    kwargs = langextract_kwargs(settings, _base_url(settings, record), max_char_buffer)
     result = None
     started = time.monotonic()
     with cassette(path, record=record) as cas, _count_omitted_chunks() as omitted:
@@ -438,14 +382,19 @@ def _reason(exc: BaseException) -> str:
 
 
 def run_langextract(
-    articles: Sequence[Article], gold: GoldSet, folder: Path, settings: Settings, record: bool
+    articles: Sequence[Article],
+    gold: GoldSet,
+    folder: Path,
+    settings: Settings,
+    record: bool,
+    max_char_buffer: int = MAX_CHAR_BUFFER,
 ) -> dict[str, Any]:
     """Every article through LangExtract, scored like the other systems of ``recoupe eval``."""
     runs: list[LangExtractRun] = []
     failures: list[dict[str, str]] = []
     started = time.monotonic()
     for article in articles:
-        run = run_langextract_article(article, settings, folder, record)
+        run = run_langextract_article(article, settings, folder, record, max_char_buffer)
         if run.error is not None:
             log.warning("langextract failed on article %s: %s", article.id, _reason(run.error))
             failures.append({"article_id": article.id, "reason": _reason(run.error)})
@@ -482,5 +431,9 @@ def run_langextract(
         "short_spans": sum(r.short_spans for r in runs),
         "omitted_chunks": sum(r.omitted_chunks for r in runs),
         "articles": [r.stats() for r in runs],
-        "langextract": {"version": version, "prompt_sha256": _prompt_sha256(), "params": _described_kwargs(settings)},
+        "langextract": {
+            "version": version,
+            "prompt_sha256": prompt_sha256(),
+            "params": _described_kwargs(settings, max_char_buffer),
+        },
     }

@@ -37,6 +37,15 @@ from ..models import Usage
 from ..settings import Settings
 from .cache import ResponseCache, cache_key
 from .prompts import Prompt
+from .retry import (
+    Backoff,
+    MalformedAnswerError,
+    check_completion,
+    content,
+    describe,
+    is_transient,
+    recording_missing,
+)
 
 __all__ = ["LLM", "REPLAY_BASE_URL", "using_llm"]
 
@@ -45,86 +54,6 @@ T = TypeVar("T", bound=pydantic.BaseModel)
 
 #: Where requests go when they must be answered from recordings (never contacted).
 REPLAY_BASE_URL = "http://127.0.0.1:9/v1"
-
-
-class _NoChoicesError(Exception):
-    """An answer with an empty ``choices``: the server had a hiccup; asked again like a 5xx."""
-
-
-class _MalformedAnswerError(Exception):
-    """A 200 whose body is not a chat completion (not JSON, an HTML page from a proxy, JSON of
-    another shape): the transport failed, not the model; asked again like a 5xx."""
-
-
-def _check_completion(completion: Any) -> None:
-    """Raise unless ``completion`` has the shape instructor reads: a list of choices whose first
-    holds a message with text content. (The openai SDK builds the object without validating it.)"""
-    if not isinstance(completion, ChatCompletion):
-        size = f" of {len(completion)} characters" if isinstance(completion, str) else ""
-        raise _MalformedAnswerError(
-            f"malformed answer from the endpoint: a {type(completion).__name__}{size}, not a chat completion"
-        )
-    choices = getattr(completion, "choices", None)
-    if not isinstance(choices, list):
-        raise _MalformedAnswerError("malformed answer from the endpoint: no list of choices")
-    if not choices:
-        raise _NoChoicesError("the endpoint returned no completion choices")
-    message = getattr(choices[0], "message", None)
-    if not isinstance(getattr(message, "content", None), str):
-        raise _MalformedAnswerError("malformed answer from the endpoint: the first choice has no message text")
-
-
-def _is_transient(exc: BaseException) -> bool:
-    if _recording_missing(exc):
-        return False
-    if isinstance(exc, _NoChoicesError | _MalformedAnswerError):
-        return True
-    if isinstance(exc, openai.APIStatusError):
-        return exc.status_code in (408, 409, 429) or exc.status_code >= 500
-    return isinstance(exc, openai.APIConnectionError | openai.APITimeoutError | httpx.TransportError)
-
-
-def _recording_missing(exc: BaseException | None) -> bool:
-    while exc is not None:
-        if type(exc).__name__ == "CannotOverwriteExistingCassetteException":
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
-def _retry_after(exc: BaseException) -> float | None:
-    response = getattr(exc, "response", None)
-    if response is None:
-        return None
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
-
-
-class _Backoff(tenacity.wait.wait_base):
-    """Honour Retry-After when the server sends one; otherwise exponential backoff with jitter."""
-
-    def __init__(self, max_backoff: float) -> None:
-        self.max_backoff = max_backoff
-        self.exponential = tenacity.wait_random_exponential(multiplier=0.5, max=max_backoff)
-
-    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
-        exc = retry_state.outcome.exception() if retry_state.outcome else None
-        hinted = _retry_after(exc) if exc is not None else None
-        if hinted is not None:
-            return min(hinted, self.max_backoff)
-        return float(self.exponential(retry_state))
-
-
-def _content(completion: Any) -> str | None:
-    try:
-        return str(completion.choices[0].message.content)
-    except (AttributeError, IndexError, TypeError):
-        return None
 
 
 class LLM:
@@ -307,7 +236,7 @@ class LLM:
                 raise TruncatedOutputError(
                     f"the answer hit the {max_tokens}-token limit before it was complete",
                     attempts=attempts,
-                    last_output=_content(completion),
+                    last_output=content(completion),
                     **where,
                 ) from None
             except (ValueError, InstructorValidationError) as exc:  # pydantic's and JSON errors are ValueErrors
@@ -325,9 +254,9 @@ class LLM:
                     failed_attempts=None,
                 )
         raise SchemaError(
-            f"the answer did not fit the schema after {len(failed)} attempt(s): {_describe(failed[-1])}",
+            f"the answer did not fit the schema after {len(failed)} attempt(s): {describe(failed[-1])}",
             attempts=len(failed),
-            last_output=_content(last),
+            last_output=content(last),
             **where,
         )
 
@@ -351,15 +280,15 @@ class LLM:
                 where["stage"],
                 where["article_id"],
                 where["chunk_index"],
-                _describe(exc),
+                describe(exc),
                 state.attempt_number,
                 self.settings.max_retries,
             )
 
         transport = tenacity.Retrying(
-            retry=tenacity.retry_if_exception(_is_transient),
+            retry=tenacity.retry_if_exception(is_transient),
             stop=tenacity.stop_after_attempt(self.settings.max_retries + 1),
-            wait=_Backoff(self.settings.max_backoff),
+            wait=Backoff(self.settings.max_backoff),
             before_sleep=before_sleep,
             reraise=True,
         )
@@ -373,25 +302,25 @@ class LLM:
                     except (JSONDecodeError, UnicodeDecodeError) as exc:
                         self._count(where["stage"], None)
                         reason = exc.msg if isinstance(exc, JSONDecodeError) else exc.reason
-                        raise _MalformedAnswerError(
+                        raise MalformedAnswerError(
                             f"malformed answer from the endpoint: the body is not JSON ({reason})"
                         ) from exc
                     self._count(where["stage"], completion)
-                    _check_completion(completion)
+                    check_completion(completion)
                     return completion, attempts
         except Exception as exc:  # noqa: BLE001 - every library error becomes a RecoupeError
             total = before + attempts
-            if _recording_missing(exc):
+            if recording_missing(exc):
                 raise RecordingMissingError(
                     "no recorded response matches this request (record it with --record)",
                     attempts=total,
                     **where,
                 ) from None
-            if _is_transient(exc):
+            if is_transient(exc):
                 raise TransientLLMError(
-                    f"{_describe(exc)} (gave up after {attempts} attempt(s))", attempts=total, **where
+                    f"{describe(exc)} (gave up after {attempts} attempt(s))", attempts=total, **where
                 ) from None
-            raise LLMError(_describe(exc), attempts=total, **where) from None
+            raise LLMError(describe(exc), attempts=total, **where) from None
         raise LLMError("no attempt was made", **where)  # pragma: no cover
 
     def _wait_for_turn(self) -> None:
@@ -435,24 +364,3 @@ def _json_schema_request(response_model: type[T]) -> tuple[type[T], dict[str, An
     prepared, kwargs = handle_response_model(response_model, mode=instructor.Mode.JSON_SCHEMA, messages=[])
     response_format: dict[str, Any] = kwargs["response_format"]
     return prepared, response_format
-
-
-def _describe(exc: BaseException | None) -> str:
-    if exc is None:
-        return "unknown error"
-    if isinstance(exc, _NoChoicesError | _MalformedAnswerError):
-        return str(exc)
-    if isinstance(exc, openai.APIStatusError):
-        return f"HTTP {exc.status_code} from the model endpoint"
-    if isinstance(exc, openai.APITimeoutError):
-        return "the model endpoint timed out"
-    if isinstance(exc, openai.APIConnectionError):
-        return "could not connect to the model endpoint"
-    if isinstance(exc, pydantic.ValidationError):
-        errors = exc.errors()
-        msg, loc = (errors[0]["msg"], errors[0]["loc"]) if errors else ("", ())
-        return f"invalid answer ({exc.error_count()} error(s), first: {msg} at {loc})"
-    if isinstance(exc, JSONDecodeError):
-        return f"answer is not valid JSON ({exc.msg})"
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {text}"[:300]
