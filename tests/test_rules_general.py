@@ -149,3 +149,29 @@ def test_a_claim_is_flagged_where_its_wording_disagrees_with_its_quote() -> None
     assert disagreements("Le port investit 90 millions d'euros.", "le port investit 60 millions d'euros", "fr")
     assert disagreements("Le maire a confirmé le projet.", "le maire n'a pas confirmé le projet", "fr")
     assert disagreements("Le port investit 60 millions d'euros.", "le port investit 60 millions d'euros", "fr") == []
+
+
+def test_a_pair_in_conflict_on_its_year_is_never_corroborated_by_the_model() -> None:
+    """The model calls two statements compatible, the rules find their years differ: they never
+    sit together in a corroborated fact."""
+    from recoupe.crosscheck.adjudicate import PairAdjudication
+    from recoupe.models import Usage
+
+    class Agreeable:
+        name, concurrency = "agreeable", 1
+
+        def __init__(self) -> None:
+            self.usage = Usage()
+
+        def complete(self, **_: object) -> PairAdjudication:
+            return PairAdjudication(relation="compatible", rationale="Both describe the same plant.")
+
+    a = Article(id="a", language="fr", text="Le groupe Brevanne lancera la production de son usine en 2027.")
+    b = Article(id="b", language="fr", text="Brevanne démarrera la production de la nouvelle usine en 2028.")
+    c = Article(id="c", language="fr", text="Brevanne a confirmé le lancement de la production de son usine.")
+    bundle = [ArticleClaims(article=x, claims=[claim(x, x.text.rstrip("."), "Brevanne")]) for x in (a, b, c)]
+    report = crosscheck(Extraction(articles=bundle), Agreeable())
+    years = {bundle[0].claims[0].id, bundle[1].claims[0].id}
+    for fact in report.facts:
+        if years <= {m.claim_id for m in fact.members}:
+            assert fact.verdict == Verdict.conflicting

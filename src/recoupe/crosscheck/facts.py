@@ -76,12 +76,14 @@ def build_facts(
     # One clustering per facet: a claim that gives an amount and a day is a member of the fact
     # about the amount and, through its day, of the fact about the day, so that a wrong day does
     # not make the amount look disputed.
+    # A pair in conflict on one facet (its day) never agrees on another (their statements).
+    contradicted = {frozenset((j.a, j.b)) for j in linking if j.relation == Relation.contradicts}
     facets: tuple[Facet, ...] = ("quantity", "time", "statement")
     for facet in facets:
         edges = [j for j in linking if edge_facet(j) == facet]
         nodes = {c.id for c in claims if primary[c.id] == facet}
         nodes.update(x for j in edges for x in (j.a, j.b))
-        facts.extend(_cluster(facet, [c for c in claims if c.id in nodes], edges, origins, primary))
+        facts.extend(_cluster(facet, [c for c in claims if c.id in nodes], edges, origins, primary, contradicted))
     facts.sort(key=lambda f: (_VERDICT_ORDER[f.verdict], -len(f.members), f.id))
     return facts
 
@@ -92,6 +94,7 @@ def _cluster(
     edges: Sequence[PairJudgement],
     origins: dict[str, str],
     primary: dict[str, Facet],
+    contradicted: set[frozenset[str]],
 ) -> list[Fact]:
     """Facts of ``claims`` over ``edges`` (one facet): agreeing groups that agree pairwise, then
     joined by contradictions."""
@@ -111,7 +114,7 @@ def _cluster(
         parent[other] = root
         members[root] += members.pop(other)
 
-    agree = _Agreement(facet, by_id, edges)
+    agree = _Agreement(facet, by_id, edges, contradicted)
     ordered = sorted(edges, key=lambda j: (_STRENGTH[j.relation], min(j.a, j.b), max(j.a, j.b)))
     for j in ordered:
         if j.relation == Relation.contradicts:
@@ -145,7 +148,10 @@ class _Agreement:
     """Whether two claims may sit in one agreeing group: no contradiction between them, and on the
     quantity or time facet, amounts or dates that agree by rule."""
 
-    def __init__(self, facet: Facet, by_id: dict[str, Claim], edges: Sequence[PairJudgement]) -> None:
+    def __init__(
+        self, facet: Facet, by_id: dict[str, Claim], edges: Sequence[PairJudgement], contradicted: set[frozenset[str]]
+    ) -> None:
+        self.contradicted = contradicted
         self.facet, self.by_id = facet, by_id
         self.judged = {frozenset((j.a, j.b)): j.relation for j in edges}
         self.features: dict[str, ClaimFeatures] = {}
@@ -156,6 +162,8 @@ class _Agreement:
         return self.features[cid]
 
     def __call__(self, a: str, b: str) -> bool:
+        if frozenset((a, b)) in self.contradicted:
+            return False
         judged = self.judged.get(frozenset((a, b)))
         if judged is not None:
             return judged in (Relation.equivalent, Relation.compatible)
