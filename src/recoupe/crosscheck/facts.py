@@ -162,11 +162,11 @@ class _Agreement:
         return self.features[cid]
 
     def __call__(self, a: str, b: str) -> bool:
-        if frozenset((a, b)) in self.contradicted:
-            return False
         judged = self.judged.get(frozenset((a, b)))
-        if judged is not None:
+        if judged is not None:  # this facet's own judgement of the pair (Sunday vs Monday, same amount)
             return judged in (Relation.equivalent, Relation.compatible)
+        if frozenset((a, b)) in self.contradicted:  # in conflict on another facet, and nothing says
+            return False  # they agree on this one
         if self.facet == "quantity":
             outcome = compare_quantities(self._features(a), self._features(b))
             return outcome is not None and outcome[0] in (Relation.equivalent, Relation.compatible)

@@ -27,6 +27,8 @@ EUR_USD_RATES = (1.0, 1.2)
 EUR_USD_MID = 1.1
 #: "Rounded" means within this relative difference and fewer significant digits.
 ROUNDING_TOLERANCE = 0.10
+#: "environ", "près de", "about": within this relative difference of the stated value.
+ABOUT_TOLERANCE = 0.05
 #: Values further apart than this factor are clearly different.
 CLEARLY_DIFFERENT = 1.5
 
@@ -51,8 +53,19 @@ def _interval(value: float, bound: Bound) -> tuple[float, float]:
     if bound in (Bound.less_than, Bound.up_to):
         return 0.0, value
     if bound == Bound.about:
-        return value * (1 - ROUNDING_TOLERANCE), value * (1 + ROUNDING_TOLERANCE)
+        return value * (1 - ABOUT_TOLERANCE), value * (1 + ABOUT_TOLERANCE)
     return value, value
+
+
+def _is_rounding(x: float, y: float) -> bool:
+    """One value is the other rounded to its own precision (4,3 and 4; 1 240 and 1 200; not 870 and
+    800, which rounds to 900)."""
+    coarse, fine = (x, y) if _significant_digits(x) < _significant_digits(y) else (y, x)
+    digits = _significant_digits(coarse)
+    if digits == _significant_digits(fine) or fine == 0:
+        return False
+    rounded = float(f"{fine:.{digits - 1}e}")
+    return math.isclose(rounded, coarse, rel_tol=1e-9)
 
 
 def _ratio(x: float, y: float) -> float:
@@ -97,11 +110,10 @@ def _compare_values(qa: Quantity, qb: Quantity, a: ClaimFeatures, b: ClaimFeatur
                 return top, "Same amount stated exactly by both, through a currency equivalent."
             return top, "Same amount stated exactly by both."
         return Relation.compatible, "Same amount; one or both state it as a bound or an approximation."
-    if rel <= ROUNDING_TOLERANCE:
-        if _significant_digits(va) != _significant_digits(vb):
-            return Relation.compatible, "One amount is the other rounded."
-        if Bound.about in (qa.bound, qb.bound):
-            return Relation.compatible, "The amounts agree within the stated approximation."
+    if rel <= ROUNDING_TOLERANCE and _is_rounding(va, vb):
+        return Relation.compatible, "One amount is the other rounded."
+    if rel <= ABOUT_TOLERANCE and Bound.about in (qa.bound, qb.bound):
+        return Relation.compatible, "The amounts agree within the stated approximation."
     if qa.bound == Bound.exact and qb.bound == Bound.exact and not converted:
         # Two exact figures that differ beyond rounding ("1 200" and "1 500 emplois"): the same
         # thing counted differently, unless they count different things or scopes.
@@ -112,6 +124,9 @@ def _compare_values(qa: Quantity, qb: Quantity, a: ClaimFeatures, b: ClaimFeatur
     ratio = _ratio(va, vb)
     if overlap and ratio <= CLEARLY_DIFFERENT:
         return Relation.compatible, "The bound of one amount is consistent with the other."
+    if not overlap and not converted and {qa.bound, qb.bound} <= {Bound.exact, Bound.about}:
+        # "près de 800 millions" and "870 millions": an approximation the other figure is outside
+        return _far_apart(a, b)
     if ratio > CLEARLY_DIFFERENT and not overlap:
         return _far_apart(a, b)
     if ratio > CLEARLY_DIFFERENT:
