@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal
 
 from ..models import Claim, Fact, FactMember, PairJudgement, Relation, Verdict
@@ -47,8 +47,9 @@ def build_facts(
     claims: Sequence[Claim],
     judgements: Sequence[PairJudgement],
     origins: dict[str, str],
+    features: Mapping[str, ClaimFeatures] | None = None,
 ) -> list[Fact]:
-    """Group claims into facts; every claim no judgement links is a fact of its own.
+    """Group claims into facts (``features``: the claims' features when the caller has them); every claim no judgement links is a fact of its own.
 
     Agreement (equivalent, compatible) never chains: two groups join only when every pair of
     their members agrees on the facet (no contradiction between them, and their amounts or dates
@@ -83,7 +84,9 @@ def build_facts(
         edges = [j for j in linking if edge_facet(j) == facet]
         nodes = {c.id for c in claims if primary[c.id] == facet}
         nodes.update(x for j in edges for x in (j.a, j.b))
-        facts.extend(_cluster(facet, [c for c in claims if c.id in nodes], edges, origins, primary, contradicted))
+        facts.extend(
+            _cluster(facet, [c for c in claims if c.id in nodes], edges, origins, primary, contradicted, features)
+        )
     facts.sort(key=lambda f: (_VERDICT_ORDER[f.verdict], -len(f.members), f.id))
     return facts
 
@@ -95,6 +98,7 @@ def _cluster(
     origins: dict[str, str],
     primary: dict[str, Facet],
     contradicted: set[frozenset[str]],
+    features: Mapping[str, ClaimFeatures] | None = None,
 ) -> list[Fact]:
     """Facts of ``claims`` over ``edges`` (one facet): agreeing groups that agree pairwise, then
     joined by contradictions."""
@@ -114,7 +118,7 @@ def _cluster(
         parent[other] = root
         members[root] += members.pop(other)
 
-    agree = _Agreement(facet, by_id, edges, contradicted)
+    agree = _Agreement(facet, by_id, edges, contradicted, features)
     ordered = sorted(edges, key=lambda j: (_STRENGTH[j.relation], min(j.a, j.b), max(j.a, j.b)))
     for j in ordered:
         if j.relation == Relation.contradicts:
@@ -149,12 +153,17 @@ class _Agreement:
     quantity or time facet, amounts or dates that agree by rule."""
 
     def __init__(
-        self, facet: Facet, by_id: dict[str, Claim], edges: Sequence[PairJudgement], contradicted: set[frozenset[str]]
+        self,
+        facet: Facet,
+        by_id: dict[str, Claim],
+        edges: Sequence[PairJudgement],
+        contradicted: set[frozenset[str]],
+        features: Mapping[str, ClaimFeatures] | None,
     ) -> None:
         self.contradicted = contradicted
         self.facet, self.by_id = facet, by_id
         self.judged = {frozenset((j.a, j.b)): j.relation for j in edges}
-        self.features: dict[str, ClaimFeatures] = {}
+        self.features: dict[str, ClaimFeatures] = dict(features or {})
 
     def _features(self, cid: str) -> ClaimFeatures:
         if cid not in self.features:

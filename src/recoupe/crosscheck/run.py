@@ -130,7 +130,7 @@ def crosscheck(
         prompt_hashes[ADJUDICATE_PROMPT] = load_prompt(ADJUDICATE_PROMPT).sha256
     return Report(
         articles=articles,
-        facts=build_facts(claims, judgements, origins),
+        facts=build_facts(claims, judgements, origins, {f.claim.id: f for f in features}),
         judgements=judgements,
         pairing=stats,
         failures=list(extraction.failures),

@@ -71,13 +71,17 @@ def _shingles(folded: str) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)}
 
 
-def _sentences(articles: Sequence[Article]) -> list[_Sentence]:
+def _sentences(articles: Sequence[Article]) -> tuple[list[_Sentence], list[int]]:
+    """The sentences long enough to compare, and every article's sentence count (split once)."""
     out = []
+    counts = []
     for n, article in enumerate(articles):
-        for s in split_sentences(article.text, article.lang):
+        split = split_sentences(article.text, article.lang)
+        counts.append(len(split))
+        for s in split:
             if sum(ch.isalpha() for ch in s.text) >= MIN_LETTERS:
                 out.append(_Sentence(n, s.span, fold(s.text)))
-    return out
+    return out, counts
 
 
 def _copy_pairs(sentences: list[_Sentence]) -> list[tuple[int, int]]:
@@ -105,7 +109,7 @@ def _copy_pairs(sentences: list[_Sentence]) -> list[tuple[int, int]]:
 
 def copied_sentences(articles: Sequence[Article]) -> list[Copied]:
     """Every sentence that an article copies from another, with where it comes from."""
-    sentences = _sentences(articles)
+    sentences, counts = _sentences(articles)
     by_articles: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
     for i, j in _copy_pairs(sentences):
         a, b = sentences[i].article, sentences[j].article
@@ -115,19 +119,19 @@ def copied_sentences(articles: Sequence[Article]) -> list[Copied]:
     for (a, b), pairs in sorted(by_articles.items()):
         if len({p[0] for p in pairs}) < MIN_COPIED:
             continue
-        copy_is_b = _copy_is_second(articles[a], articles[b], len(pairs))
+        copy_is_b = _copy_is_second(
+            articles[a], articles[b], len(pairs) / max(1, counts[a]), len(pairs) / max(1, counts[b])
+        )
         for i, j in pairs:
             src, dst = (sentences[i], sentences[j]) if copy_is_b else (sentences[j], sentences[i])
             out.append(Copied(articles[dst.article].id, dst.span, articles[src.article].id, src.span))
     return out
 
 
-def _copy_is_second(first: Article, second: Article, shared: int) -> bool:
-    """Which of two articles that share ``shared`` sentences is the copy."""
+def _copy_is_second(first: Article, second: Article, share_first: float, share_second: float) -> bool:
+    """Which of two articles is the copy, given the share of each one's sentences they share."""
     if first.published and second.published and first.published != second.published:
         return second.published > first.published
-    share_first = shared / max(1, len(split_sentences(first.text, first.lang)))
-    share_second = shared / max(1, len(split_sentences(second.text, second.lang)))
     if share_first != share_second:
         return share_second > share_first
     return second.id > first.id
