@@ -1,10 +1,16 @@
 """Blocking: which claim pairs of different articles are worth comparing. Never all pairs.
 
-A pair is a candidate when it shares a block key: (a) amounts of the same kind within a factor
-:data:`CANDIDATE_FACTOR` (euros and dollars compared at a plausible rate, stated equivalents
-included); (b) both dated (a weekday or a date) and about the same subject; (c) wording similar
-enough (``token_set_ratio`` >= :data:`LEXICAL_THRESHOLD` on folded text) with a shared subject or
-capitalised entity. Each claim then keeps its :data:`MAX_PARTNERS` most similar partners.
+Every test runs inside a block: the claims that share a key of :func:`block_keys` (a named entity,
+the subject, a subject it joins). Within a block, a pair is a candidate when (a) it states amounts
+of the same kind within a factor :data:`CANDIDATE_FACTOR` (euros and dollars compared at a
+plausible rate, stated equivalents included); (b) both are dated (a weekday or a date) and about the
+same subject; (c) it states roles or sites of the same subject; (d) its wording is similar enough
+(``token_set_ratio`` >= :data:`LEXICAL_THRESHOLD` on folded text); (e) its sentence embeddings are
+close. Each claim then keeps its :data:`MAX_PARTNERS` most similar partners.
+
+Because every test is local to a block, the candidates of a new claim are found among the claims
+that share one of its keys: an archive retrieves them through an index on the keys, never by
+reading every stored claim (:mod:`recoupe.archive`).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ __all__ = [
     "MAX_LEXICAL_BLOCK",
     "MAX_PARTNERS",
     "all_pairs_count",
+    "block_keys",
     "candidate_indexes",
     "candidate_pairs",
 ]
@@ -42,10 +49,15 @@ MAX_LEXICAL_BLOCK = 400
 MAX_PARTNERS = 12
 #: Two claims whose multilingual sentence embeddings have at least this cosine are candidates.
 SEMANTIC_THRESHOLD = 0.80
-_EMBEDDING_BLOCK = 1024
 
 IntArray = npt.NDArray[np.int64]
 _Keep = Callable[[IntArray, IntArray], None]
+
+
+def block_keys(f: ClaimFeatures) -> frozenset[str]:
+    """The keys a claim is blocked under: its named entities and subject, and the subjects it joins
+    ("Microsoft et Amazon" -> microsoft, amazon). Claims that share no key are never compared."""
+    return f.entities | f.subject_parts
 
 
 def all_pairs_count(claims: Sequence[Claim]) -> int:
@@ -108,12 +120,14 @@ def candidate_indexes(features: Sequence[ClaimFeatures]) -> list[tuple[int, int]
 
 
 def _by_amount(features: Sequence[ClaimFeatures], keep: _Keep) -> None:
-    """(a) amounts: for each kind, every pair within the factor, found on the sorted values."""
-    by_kind: dict[str, list[tuple[float, int]]] = defaultdict(list)
+    """(a) amounts: for each kind within each block, every pair within the factor, found on the
+    sorted values."""
+    by_kind: dict[tuple[str, str], list[tuple[float, int]]] = defaultdict(list)
     for i, f in enumerate(features):
         if f.claim.quantity is not None:
             for kind, value in _amounts(f.claim.quantity):
-                by_kind[kind].append((value, i))
+                for key in block_keys(f):
+                    by_kind[(kind, key)].append((value, i))
     for entries in by_kind.values():
         entries.sort()
         values = np.array([v for v, _ in entries])
@@ -157,16 +171,28 @@ def _by_subject(features: Sequence[ClaimFeatures], keep: _Keep) -> None:
 
 
 def _by_meaning(features: Sequence[ClaimFeatures], keep: _Keep) -> None:
-    """(e) claims whose sentence embeddings are close (multilingual: a French and an English claim
-    of the same fact), found row block by row block. Embeddings only propose pairs; the rules and
-    the model decide."""
+    """(e) claims of one block whose sentence embeddings are close (multilingual: a French and an
+    English claim of the same fact). Embeddings only propose pairs; the rules and the model decide."""
     vectors = embed([f.claim.text for f in features])
     if vectors is None:
         return
-    for start in range(0, len(features), _EMBEDDING_BLOCK):
-        block = vectors[start : start + _EMBEDDING_BLOCK] @ vectors.T
-        rows, cols = np.nonzero(block >= SEMANTIC_THRESHOLD)
-        keep(rows.astype(np.int64) + start, cols.astype(np.int64))
+    blocks: dict[str, list[int]] = defaultdict(list)
+    for i, f in enumerate(features):
+        for key in block_keys(f):
+            blocks[key].append(i)
+    for members in blocks.values():
+        if len(members) < 2 or len(members) > MAX_LEXICAL_BLOCK:
+            continue
+        m = np.array(members, dtype=np.int64)
+        close = semantic_close(vectors[m], vectors[m])
+        left, right = np.nonzero(np.triu(close, k=1))
+        keep(m[left], m[right])
+
+
+def semantic_close(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
+    """Which rows of ``a`` and ``b`` (unit vectors) are close enough to be candidates."""
+    close: npt.NDArray[np.bool_] = (a @ b.T) >= SEMANTIC_THRESHOLD
+    return close
 
 
 def _by_wording(features: Sequence[ClaimFeatures], folded: list[str], keep: _Keep) -> None:

@@ -75,14 +75,14 @@ def _recorder() -> Any:
 def cassette(path: Path, *, record: bool = False, refresh: bool = False) -> Iterator[Any]:
     """Replay a recording (the default: no network, a request it does not hold fails).
 
-    ``record=True`` records a cassette that does not exist yet and replays one that does;
-    ``refresh=True`` records it afresh.
+    ``record=True`` replays what a cassette holds and records the requests it does not hold (a new
+    cassette is recorded whole); ``refresh=True`` records it afresh.
     """
     path = Path(path)
     if record or refresh:
         path.parent.mkdir(parents=True, exist_ok=True)
     if refresh:
         path.unlink(missing_ok=True)
-    mode = "all" if refresh else ("once" if record else "none")
+    mode = "all" if refresh else ("new_episodes" if record else "none")
     with _recorder().use_cassette(str(path), record_mode=mode, allow_playback_repeats=False) as cas:
         yield cas
