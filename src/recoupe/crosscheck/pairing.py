@@ -32,10 +32,15 @@ __all__ = [
     "LEXICAL_THRESHOLD",
     "MAX_LEXICAL_BLOCK",
     "MAX_PARTNERS",
+    "BlockSize",
     "all_pairs_count",
+    "best_partner_ranks",
     "block_keys",
     "candidate_indexes",
     "candidate_pairs",
+    "raw_candidates",
+    "semantic_close",
+    "subject_block_keys",
 ]
 
 #: Two amounts of the same kind are candidates when within this factor of each other.
@@ -51,7 +56,14 @@ MAX_PARTNERS = 12
 SEMANTIC_THRESHOLD = 0.80
 
 IntArray = npt.NDArray[np.int64]
-_Keep = Callable[[IntArray, IntArray], None]
+_Keep = Callable[[IntArray, IntArray, str], None]
+#: The size of a block (kind, key, size among the claims at hand): the claims at hand by default; an
+#: archive passes the size of the whole block, of which it hands over a part.
+BlockSize = Callable[[str, str, int], int]
+
+
+def _local(kind: str, key: str, size: int) -> int:
+    return size
 
 
 def block_keys(f: ClaimFeatures) -> frozenset[str]:
@@ -104,19 +116,72 @@ def candidate_indexes(features: Sequence[ClaimFeatures]) -> list[tuple[int, int]
     article = np.array([codes.setdefault(f.claim.article_id, len(codes)) for f in features], dtype=np.int64)
     found: list[IntArray] = []  # pair codes i * n + j, i < j
 
-    def keep(i: IntArray, j: IntArray) -> None:
+    def keep(i: IntArray, j: IntArray, reason: str) -> None:
         lo, hi = np.minimum(i, j), np.maximum(i, j)
         ok = (lo != hi) & (article[lo] != article[hi])
         found.append(lo[ok] * n + hi[ok])
 
     _by_amount(features, keep)
     _by_date(features, keep)
-    _by_subject(features, keep)
+    _by_subject(features, keep, _local)
     folded = [f.folded for f in features]
-    _by_wording(features, folded, keep)
-    _by_meaning(features, keep)
+    _by_wording(features, folded, keep, _local)
+    _by_meaning(features, keep, _local, embed([f.claim.text for f in features]))
     pair_codes = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
     return _best_partners(pair_codes // n, pair_codes % n, folded)
+
+
+def raw_candidates(
+    features: Sequence[ClaimFeatures],
+    involving: Sequence[bool],
+    size: BlockSize,
+    vectors: npt.NDArray[np.float32] | None,
+) -> dict[tuple[int, int], tuple[float, list[str]]]:
+    """The candidate pairs before the partner cap that involve a claim marked in ``involving``, each
+    with its wording score and the tests that proposed it (``amount``, ``date``, ``subject:KEY``,
+    ``wording:KEY``, ``meaning:KEY``): what an archive stores when it adds claims.
+
+    ``features`` must hold every claim that shares a block with a marked one, ``size`` gives whole
+    blocks' sizes and ``vectors`` the claims' embeddings (as :func:`embed` gives them).
+    """
+    n = len(features)
+    codes: dict[str, int] = {}
+    article = np.array([codes.setdefault(f.claim.article_id, len(codes)) for f in features], dtype=np.int64)
+    marked = np.array(involving, dtype=bool)
+    reasons: dict[int, list[str]] = defaultdict(list)
+
+    def keep(i: IntArray, j: IntArray, reason: str) -> None:
+        lo, hi = np.minimum(i, j), np.maximum(i, j)
+        ok = (lo != hi) & (article[lo] != article[hi]) & (marked[lo] | marked[hi])
+        for code in np.unique(lo[ok] * n + hi[ok]).tolist():
+            if reason not in reasons[code]:
+                reasons[code].append(reason)
+
+    _by_amount(features, keep)
+    _by_date(features, keep)
+    _by_subject(features, keep, size)
+    _by_wording(features, [f.folded for f in features], keep, size)
+    _by_meaning(features, keep, size, vectors)
+    found = [divmod(code, n) for code in sorted(reasons)]
+    scores = process.cpdist(
+        [features[i].folded for i, _ in found],
+        [features[j].folded for _, j in found],
+        scorer=fuzz.token_set_ratio,
+        dtype=np.float64,
+        workers=-1,
+    )
+    return {
+        (i, j): (float(score), sorted(reasons[i * n + j])) for (i, j), score in zip(found, scores.tolist(), strict=True)
+    }
+
+
+def best_partner_ranks(pairs: Sequence[tuple[int, int, float]], owner: int) -> list[int]:
+    """The positions in ``pairs`` (each ``(a, b, score)`` of ``owner``'s candidates) of its
+    :data:`MAX_PARTNERS` best partners: best score first, then the earlier pair, as
+    :func:`candidate_indexes` ranks them."""
+    del owner  # every pair given is one of the owner's
+    order = sorted(range(len(pairs)), key=lambda k: (-pairs[k][2], pairs[k][0], pairs[k][1]))
+    return order[:MAX_PARTNERS]
 
 
 def _by_amount(features: Sequence[ClaimFeatures], keep: _Keep) -> None:
@@ -139,7 +204,7 @@ def _by_amount(features: Sequence[ClaimFeatures], keep: _Keep) -> None:
         left = np.repeat(starts, counts)
         right = left + 1 + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
         close = values[right] / values[left] <= CANDIDATE_FACTOR
-        keep(owners[left[close]], owners[right[close]])
+        keep(owners[left[close]], owners[right[close]], "amount")
 
 
 def _by_date(features: Sequence[ClaimFeatures], keep: _Keep) -> None:
@@ -152,41 +217,48 @@ def _by_date(features: Sequence[ClaimFeatures], keep: _Keep) -> None:
         if len(members) > 1:
             left, right = np.triu_indices(len(members), k=1)
             m = np.array(members, dtype=np.int64)
-            keep(m[left], m[right])
+            keep(m[left], m[right], "date")
 
 
-def _by_subject(features: Sequence[ClaimFeatures], keep: _Keep) -> None:
+def _by_subject(features: Sequence[ClaimFeatures], keep: _Keep, size: BlockSize) -> None:
     """(d) claims about the same subject that state a role or where a site is: the rules compare
     those without numbers or dates."""
     by_subject: dict[str, list[int]] = defaultdict(list)
     for i, f in enumerate(features):
-        if f.roles or ("site" in f.predicates and f.place_name):
-            for key in f.subject_parts or ({f.subject} if f.subject else set()):
-                by_subject[key].append(i)
-    for members in by_subject.values():
-        if 1 < len(members) <= MAX_LEXICAL_BLOCK:
+        for key in subject_block_keys(f):
+            by_subject[key].append(i)
+    for key, members in by_subject.items():
+        if len(members) > 1 and size("subject", key, len(members)) <= MAX_LEXICAL_BLOCK:
             left, right = np.triu_indices(len(members), k=1)
             m = np.array(members, dtype=np.int64)
-            keep(m[left], m[right])
+            keep(m[left], m[right], f"subject:{key}")
 
 
-def _by_meaning(features: Sequence[ClaimFeatures], keep: _Keep) -> None:
+def subject_block_keys(f: ClaimFeatures) -> frozenset[str]:
+    """The keys of a claim that states a role or where a site is (test (c)); none for others."""
+    if f.roles or ("site" in f.predicates and f.place_name):
+        return f.subject_parts or (frozenset({f.subject}) if f.subject else frozenset())
+    return frozenset()
+
+
+def _by_meaning(
+    features: Sequence[ClaimFeatures], keep: _Keep, size: BlockSize, vectors: npt.NDArray[np.float32] | None
+) -> None:
     """(e) claims of one block whose sentence embeddings are close (multilingual: a French and an
     English claim of the same fact). Embeddings only propose pairs; the rules and the model decide."""
-    vectors = embed([f.claim.text for f in features])
     if vectors is None:
         return
     blocks: dict[str, list[int]] = defaultdict(list)
     for i, f in enumerate(features):
         for key in block_keys(f):
             blocks[key].append(i)
-    for members in blocks.values():
-        if len(members) < 2 or len(members) > MAX_LEXICAL_BLOCK:
+    for key, members in blocks.items():
+        if len(members) < 2 or size("block", key, len(members)) > MAX_LEXICAL_BLOCK:
             continue
         m = np.array(members, dtype=np.int64)
         close = semantic_close(vectors[m], vectors[m])
         left, right = np.nonzero(np.triu(close, k=1))
-        keep(m[left], m[right])
+        keep(m[left], m[right], f"meaning:{key}")
 
 
 def semantic_close(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
@@ -195,14 +267,14 @@ def semantic_close(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> np
     return close
 
 
-def _by_wording(features: Sequence[ClaimFeatures], folded: list[str], keep: _Keep) -> None:
-    """(c) similar wording within a subject or entity block."""
+def _by_wording(features: Sequence[ClaimFeatures], folded: list[str], keep: _Keep, size: BlockSize) -> None:
+    """(d) similar wording within a subject or entity block."""
     blocks: dict[str, list[int]] = defaultdict(list)
     for i, f in enumerate(features):
         for key in f.entities:
             blocks[key].append(i)
-    for members in blocks.values():
-        if len(members) < 2 or len(members) > MAX_LEXICAL_BLOCK:
+    for key, members in blocks.items():
+        if len(members) < 2 or size("entity", key, len(members)) > MAX_LEXICAL_BLOCK:
             continue
         texts = [folded[i] for i in members]
         scores = process.cdist(
@@ -210,7 +282,7 @@ def _by_wording(features: Sequence[ClaimFeatures], folded: list[str], keep: _Kee
         )
         left, right = np.nonzero(np.triu(scores >= LEXICAL_THRESHOLD, k=1))
         m = np.array(members, dtype=np.int64)
-        keep(m[left], m[right])
+        keep(m[left], m[right], f"wording:{key}")
 
 
 def _best_partners(left: IntArray, right: IntArray, folded: list[str]) -> list[tuple[int, int]]:

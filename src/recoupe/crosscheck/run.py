@@ -22,14 +22,15 @@ from .pairing import all_pairs_count, candidate_indexes
 from .rules import compare_features, with_amounts
 from .syndication import Copied, copied_sentences
 
-__all__ = ["crosscheck"]
+__all__ = ["claim_origins", "crosscheck", "judge_pairs"]
 
 
-def _origins(claims: list[Claim], article_of: dict[str, Article]) -> dict[str, str]:
+def claim_origins(claims: list[Claim], article_of: dict[str, Article], found: list[Copied]) -> dict[str, str]:
     """Each claim's independent origin; a claim in a sentence copied from another article without
-    credit takes the origin of the sentence it copies."""
+    credit (``found``: :func:`copied_sentences` of the articles) takes the origin of the sentence
+    it copies."""
     copied: dict[str, list[Copied]] = {}
-    for c in copied_sentences(list(article_of.values())):
+    for c in found:
         copied.setdefault(c.article, []).append(c)
     origins = {}
     for claim in claims:
@@ -49,7 +50,7 @@ def _origins(claims: list[Claim], article_of: dict[str, Article]) -> dict[str, s
     return origins
 
 
-def _judge(
+def judge_pairs(
     features: list[ClaimFeatures],
     pairs: list[tuple[int, int]],
     stats: PairingStats,
@@ -120,11 +121,13 @@ def crosscheck(
     """
     articles = extraction.articles
     claims = [c for ac in articles for c in ac.claims]
-    origins = _origins(claims, {ac.article.id: ac.article for ac in articles})
+    origins = claim_origins(
+        claims, {ac.article.id: ac.article for ac in articles}, copied_sentences([ac.article for ac in articles])
+    )
     features = [ClaimFeatures.of(c) for c in claims]
     pairs = candidate_indexes(features)
     stats = PairingStats(claims=len(claims), all_pairs=all_pairs_count(claims), candidate_pairs=len(pairs))
-    judgements = _judge(features, pairs, stats, model if adjudicate else None, model_contradictions)
+    judgements = judge_pairs(features, pairs, stats, model if adjudicate else None, model_contradictions)
     prompt_hashes = dict(extraction.prompts)
     if stats.sent_to_model:
         prompt_hashes[ADJUDICATE_PROMPT] = load_prompt(ADJUDICATE_PROMPT).sha256

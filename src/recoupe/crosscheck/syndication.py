@@ -21,9 +21,10 @@ sentences make up the larger share of (then the later id).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
@@ -32,7 +33,7 @@ from ..chunking import split_sentences
 from ..lexicon import fold
 from ..models import Article, Span
 
-__all__ = ["COPY_RATIO", "MIN_COPIED", "Copied", "copied_sentences"]
+__all__ = ["COPY_RATIO", "MIN_COPIED", "Copied", "copied_sentences", "sentence_shingles", "shingle_hash"]
 
 #: Least rapidfuzz ratio (0-100) of two folded sentences for one to be a copy of the other.
 COPY_RATIO = 90
@@ -71,6 +72,23 @@ def _shingles(folded: str) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)}
 
 
+def shingle_hash(shingle: tuple[str, ...]) -> int:
+    """A stable signed 63-bit hash of a shingle, for storing it in an index.
+
+    >>> shingle_hash(("a", "b", "c", "d", "e")) == shingle_hash(("a", "b", "c", "d", "e"))
+    True
+    """
+    digest = hashlib.blake2b("\x1f".join(shingle).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
+def sentence_shingles(article: Article) -> list[tuple[int, set[int]]]:
+    """The hashed shingles of every sentence of ``article`` long enough to compare, by the
+    sentence's start offset: what an archive indexes to find the articles a new one may copy."""
+    sentences, _ = _sentences([article])
+    return [(s.span.start, {shingle_hash(sh) for sh in _shingles(s.folded)}) for s in sentences]
+
+
 def _sentences(articles: Sequence[Article]) -> tuple[list[_Sentence], list[int]]:
     """The sentences long enough to compare, and every article's sentence count (split once)."""
     out = []
@@ -84,7 +102,7 @@ def _sentences(articles: Sequence[Article]) -> tuple[list[_Sentence], list[int]]
     return out, counts
 
 
-def _copy_pairs(sentences: list[_Sentence]) -> list[tuple[int, int]]:
+def _copy_pairs(sentences: list[_Sentence], postings_of: Callable[[int, int], int]) -> list[tuple[int, int]]:
     """Pairs of sentence indexes (of different articles) that are copies of each other."""
     index: dict[tuple[str, ...], list[int]] = defaultdict(list)
     shingles = [_shingles(s.folded) for s in sentences]
@@ -92,8 +110,8 @@ def _copy_pairs(sentences: list[_Sentence]) -> list[tuple[int, int]]:
         for shingle in found:
             index[shingle].append(i)
     shared: dict[tuple[int, int], int] = defaultdict(int)
-    for postings in index.values():
-        if len(postings) > MAX_SHINGLE_POSTINGS:
+    for shingle, postings in index.items():
+        if postings_of(shingle_hash(shingle), len(postings)) > MAX_SHINGLE_POSTINGS:
             continue
         for x in range(len(postings)):
             for y in range(x + 1, len(postings)):
@@ -107,11 +125,22 @@ def _copy_pairs(sentences: list[_Sentence]) -> list[tuple[int, int]]:
     )
 
 
-def copied_sentences(articles: Sequence[Article]) -> list[Copied]:
-    """Every sentence that an article copies from another, with where it comes from."""
+def _local_postings(shingle: int, count: int) -> int:
+    return count
+
+
+def copied_sentences(
+    articles: Sequence[Article], postings: Callable[[int, int], int] = _local_postings
+) -> list[Copied]:
+    """Every sentence that an article copies from another, with where it comes from.
+
+    ``postings(hash, count)`` tells in how many sentences a shingle occurs (``count``: among these
+    articles); an archive that hands over only the articles that share shingles with a new one
+    gives the count over all it holds, so that boilerplate is told apart as it is over all.
+    """
     sentences, counts = _sentences(articles)
     by_articles: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
-    for i, j in _copy_pairs(sentences):
+    for i, j in _copy_pairs(sentences, postings):
         a, b = sentences[i].article, sentences[j].article
         key = (min(a, b), max(a, b))
         by_articles[key].append((i, j) if a == key[0] else (j, i))
