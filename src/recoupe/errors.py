@@ -82,3 +82,8 @@ class RecordingMissingError(LLMError):
 
 class GoldError(RecoupeError):
     """A gold annotation file is invalid (a quote not in its article, an unknown fact member)."""
+
+
+class StoreError(RecoupeError):
+    """The archive's database cannot be opened or used (bad URL, unreachable server, a database
+    written by a newer recoupe)."""

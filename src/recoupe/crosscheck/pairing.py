@@ -34,6 +34,7 @@ __all__ = [
     "MAX_PARTNERS",
     "BlockSize",
     "all_pairs_count",
+    "amounts_of",
     "best_partner_ranks",
     "block_keys",
     "candidate_indexes",
@@ -81,7 +82,7 @@ def all_pairs_count(claims: Sequence[Claim]) -> int:
     return n * (n - 1) // 2 - sum(k * (k - 1) // 2 for k in per_article.values())
 
 
-def _amounts(q: Quantity) -> list[tuple[str, float]]:
+def amounts_of(q: Quantity) -> list[tuple[str, float]]:
     """(kind, value) pairs for blocking; euros and dollars share one kind at a mid rate, and stated
     equivalents count too."""
     out: list[tuple[str, float]] = []
@@ -190,7 +191,7 @@ def _by_amount(features: Sequence[ClaimFeatures], keep: _Keep) -> None:
     by_kind: dict[tuple[str, str], list[tuple[float, int]]] = defaultdict(list)
     for i, f in enumerate(features):
         if f.claim.quantity is not None:
-            for kind, value in _amounts(f.claim.quantity):
+            for kind, value in amounts_of(f.claim.quantity):
                 for key in block_keys(f):
                     by_kind[(kind, key)].append((value, i))
     for entries in by_kind.values():

@@ -1,0 +1,592 @@
+"""Adding one article's claims to an archive: the cross-check run on what the new claims touch,
+found through indexes, with the same result as a cross-check of every archived article.
+
+Why the result is the same as from scratch: every candidate test is local to a block of a shared
+key (:func:`~recoupe.crosscheck.pairing.block_keys`), so a new claim's candidates are among the
+stored claims that share one of its keys, and those are read by key (the keys and amounts tables
+are indexed), with the size of every whole block so that the caps apply as over all. Each claim
+keeps its best partners (:data:`~recoupe.crosscheck.pairing.MAX_PARTNERS`): the archive keeps every
+candidate with its score, so when a new partner pushes an old one out of a claim's best, that pair
+is dropped as a from-scratch run would drop it. Copied sentences are found through an index of
+sentence shingles, with boilerplate told by whole-archive counts. Facts are rebuilt only on the
+claims linked (by agreement or contradiction) to what changed; no fact reaches across those links.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import delete, func, or_, select, tuple_
+from sqlalchemy.orm import Session
+
+from ..crosscheck.embeddings import embed
+from ..crosscheck.facts import build_facts
+from ..crosscheck.features import ClaimFeatures
+from ..crosscheck.pairing import (
+    CANDIDATE_FACTOR,
+    MAX_LEXICAL_BLOCK,
+    amounts_of,
+    best_partner_ranks,
+    block_keys,
+    raw_candidates,
+    subject_block_keys,
+)
+from ..crosscheck.run import claim_origins, judge_pairs
+from ..crosscheck.syndication import MAX_SHINGLE_POSTINGS, copied_sentences, sentence_shingles
+from ..llm.model import Model
+from ..models import Article, ArticleClaims, Claim, Fact, PairingStats, PairJudgement, Relation, Verdict
+from .schema import (
+    ArticleRow,
+    CandidateRow,
+    ClaimAmountRow,
+    ClaimKeyRow,
+    ClaimRow,
+    FactAliasRow,
+    FactEventRow,
+    FactMemberRow,
+    FactRow,
+    JudgementRow,
+    ShingleRow,
+)
+from .types import FactChange
+
+__all__ = ["VERDICT_RANK", "Integration", "article_sha256", "fact_rank"]
+
+VERDICT_RANK = {Verdict.conflicting.value: 0, Verdict.corroborated.value: 1, Verdict.single_source.value: 2}
+_LINKING = {Relation.equivalent.value, Relation.compatible.value, Relation.contradicts.value}
+_CHUNK = 500  # bound parameters per IN (...) query
+
+
+def article_sha256(article: Article) -> str:
+    """What makes an article "the same" when it is added again: its text and metadata."""
+    return hashlib.sha256(article.model_dump_json(exclude={"source"}).encode()).hexdigest()
+
+
+def fact_rank(fact: Fact) -> int:
+    return VERDICT_RANK[fact.verdict.value]
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def _vector(row: ClaimRow) -> npt.NDArray[np.float32] | None:
+    if row.embedding is None:
+        return None
+    return np.frombuffer(row.embedding, dtype=np.float32)
+
+
+@dataclass
+class _Claims:
+    """Stored claims read so far: their rows, claims and features, by sequence number."""
+
+    session: Session
+    rows: dict[int, ClaimRow] = field(default_factory=dict)
+    claims: dict[int, Claim] = field(default_factory=dict)
+    features: dict[int, ClaimFeatures] = field(default_factory=dict)
+
+    def add(self, row: ClaimRow, claim: Claim | None = None) -> None:
+        self.rows[row.seq] = row
+        c = claim if claim is not None else Claim.model_validate(row.doc)
+        self.claims[row.seq] = c
+        self.features[row.seq] = ClaimFeatures.of(c)
+
+    def load(self, seqs: Iterable[int]) -> None:
+        missing = sorted(set(seqs) - self.rows.keys())
+        for part in _chunks(missing):
+            for row in self.session.scalars(select(ClaimRow).where(ClaimRow.seq.in_(part))):
+                self.add(row)
+
+
+@dataclass
+class Integration:
+    """Add one extracted article to the archive inside ``session`` (the caller's transaction)."""
+
+    session: Session
+    model: Model | None
+    adjudicate: bool = True
+    model_contradictions: bool = False
+    stats: PairingStats = field(default_factory=PairingStats)
+    candidates_read: int = 0
+    sizes: dict[tuple[str, str], int] = field(default_factory=dict)
+    posting_counts: dict[int, int] = field(default_factory=dict)
+
+    def run(self, extracted: ArticleClaims) -> list[FactChange]:
+        s = self.session
+        article = extracted.article
+        row = ArticleRow(
+            id=article.id,
+            text_sha256=article_sha256(article),
+            outlet=article.outlet,
+            published=article.published,
+            doc=extracted.model_copy(update={"claims": []}).model_dump(mode="json"),
+        )
+        s.add(row)
+        s.flush()
+        known = _Claims(s)
+        new = self._store_claims(row, extracted.claims, known)
+        self._store_shingles(row, article)
+        s.flush()
+        pool = self._retrieve(new, known)
+        touched = self._candidates(new, pool, known)
+        touched |= self._cap_crossings(new, known)
+        changed_pairs = self._keep_best(touched, known)
+        changed = self._origins(row, known)
+        seeds = set(new) | {x for pair in changed_pairs for x in pair} | changed
+        return self._facts(seeds, known, article.id)
+
+    # -- storing -------------------------------------------------------------------------------
+
+    def _store_claims(self, article: ArticleRow, claims: list[Claim], known: _Claims) -> list[int]:
+        s = self.session
+        vectors = embed([c.text for c in claims]) if claims else None
+        rows = []
+        for n, claim in enumerate(claims):
+            vector = vectors[n] if vectors is not None else None
+            r = ClaimRow(
+                id=claim.id,
+                article_seq=article.seq,
+                article_id=claim.article_id,
+                origin="",
+                doc=claim.model_dump(mode="json"),
+                embedding=vector.astype(np.float32).tobytes() if vector is not None else None,
+            )
+            s.add(r)
+            rows.append((r, claim))
+        s.flush()
+        for r, claim in rows:
+            known.add(r, claim)
+            f = known.features[r.seq]
+            keys = {("entity", k) for k in f.entities} | {("block", k) for k in block_keys(f)}
+            keys |= {("subject", k) for k in subject_block_keys(f)}
+            if f.subject and f.dated:
+                keys.add(("dated", f.subject))
+            s.add_all(ClaimKeyRow(kind=kind, key=key, claim_seq=r.seq) for kind, key in sorted(keys))
+            if claim.quantity is not None:
+                s.add_all(
+                    ClaimAmountRow(key=key, kind=kind, value=value, claim_seq=r.seq)
+                    for kind, value in sorted(set(amounts_of(claim.quantity)))
+                    for key in sorted(block_keys(f))
+                )
+        return [r.seq for r, _ in rows]
+
+    def _store_shingles(self, article: ArticleRow, text: Article) -> None:
+        seen: set[tuple[int, int]] = set()
+        for start, hashes in sentence_shingles(text):
+            for h in hashes:
+                if (h, start) not in seen:
+                    seen.add((h, start))
+                    self.session.add(ShingleRow(hash=h, article_seq=article.seq, sentence_start=start))
+
+    # -- candidates ----------------------------------------------------------------------------
+
+    def _block_sizes(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        sizes: dict[tuple[str, str], int] = {}
+        for part in _chunks(sorted(keys)):
+            query = (
+                select(ClaimKeyRow.kind, ClaimKeyRow.key, func.count())
+                .where(tuple_(ClaimKeyRow.kind, ClaimKeyRow.key).in_(part))
+                .group_by(ClaimKeyRow.kind, ClaimKeyRow.key)
+            )
+            for kind, key, count in self.session.execute(query):
+                sizes[(kind, key)] = count
+        return sizes
+
+    def _retrieve(self, new: list[int], known: _Claims) -> list[int]:
+        """The stored claims that share a block with a new one (read by key, never by scan)."""
+        s = self.session
+        keys: set[tuple[str, str]] = set()
+        for seq in new:
+            f = known.features[seq]
+            keys |= {("entity", k) for k in f.entities} | {("block", k) for k in block_keys(f)}
+            keys |= {("subject", k) for k in subject_block_keys(f)}
+            if f.subject and f.dated:
+                keys.add(("dated", f.subject))
+        self.sizes = self._block_sizes(keys)
+        wanted = sorted(k for k in keys if k[0] == "dated" or self.sizes.get(k, 0) <= MAX_LEXICAL_BLOCK)
+        found: set[int] = set()
+        for part in _chunks(wanted):
+            found.update(
+                s.scalars(
+                    select(ClaimKeyRow.claim_seq).where(tuple_(ClaimKeyRow.kind, ClaimKeyRow.key).in_(part))
+                ).all()
+            )
+        low, high = 1 / (CANDIDATE_FACTOR * (1 + 1e-9)), CANDIDATE_FACTOR * (1 + 1e-9)
+        for seq in new:
+            claim, f = known.claims[seq], known.features[seq]
+            if claim.quantity is None:
+                continue
+            for kind, value in set(amounts_of(claim.quantity)):
+                for key in block_keys(f):
+                    found.update(
+                        s.scalars(
+                            select(ClaimAmountRow.claim_seq).where(
+                                ClaimAmountRow.key == key,
+                                ClaimAmountRow.kind == kind,
+                                ClaimAmountRow.value >= value * low,
+                                ClaimAmountRow.value <= value * high,
+                            )
+                        ).all()
+                    )
+        pool = sorted(found - set(new))
+        known.load(pool)
+        self.candidates_read += len(pool)
+        return pool
+
+    def _candidates(self, new: list[int], pool: list[int], known: _Claims) -> set[int]:
+        """Store the candidate pairs of the new claims; the claims whose candidates changed."""
+        order = sorted(set(new) | set(pool))
+        if len(order) < 2:
+            return set(new)
+        features = [known.features[q] for q in order]
+        is_new = set(new)
+        vectors = [_vector(known.rows[q]) for q in order]
+        stacked = None if any(v is None for v in vectors) else np.stack([v for v in vectors if v is not None])
+
+        def size(kind: str, key: str, local: int) -> int:
+            return self.sizes.get((kind, key), local)
+
+        raw = raw_candidates(features, [q in is_new for q in order], size, stacked)
+        touched = set(new)
+        for (i, j), (score, reasons) in raw.items():
+            a, b = order[i], order[j]
+            self.session.add(CandidateRow(a=a, b=b, score=score, reasons=reasons, kept=False))
+            touched.update((a, b))
+        self.session.flush()
+        return touched
+
+    def _cap_crossings(self, new: list[int], known: _Claims) -> set[int]:
+        """Blocks that this article pushed past :data:`MAX_LEXICAL_BLOCK` stop proposing pairs, as
+        they do in a from-scratch run: their reasons are withdrawn from the stored candidates."""
+        added: dict[tuple[str, str], int] = defaultdict(int)
+        for seq in new:
+            f = known.features[seq]
+            for k in f.entities:
+                added[("entity", k)] += 1
+            for k in block_keys(f):
+                added[("block", k)] += 1
+            for k in subject_block_keys(f):
+                added[("subject", k)] += 1
+        reason_of = {"entity": "wording", "block": "meaning", "subject": "subject"}
+        touched: set[int] = set()
+        for (kind, key), count in added.items():
+            total = self.sizes.get((kind, key), 0)
+            if not (total - count <= MAX_LEXICAL_BLOCK < total):
+                continue
+            reason = f"{reason_of[kind]}:{key}"
+            members = self.session.scalars(
+                select(ClaimKeyRow.claim_seq).where(ClaimKeyRow.kind == kind, ClaimKeyRow.key == key)
+            ).all()
+            for part in _chunks(list(members)):
+                for cand in self.session.scalars(select(CandidateRow).where(CandidateRow.a.in_(part))):
+                    if reason in cand.reasons:
+                        rest = [r for r in cand.reasons if r != reason]
+                        if rest:
+                            cand.reasons = rest
+                        else:
+                            self.session.delete(cand)
+                        touched.update((cand.a, cand.b))
+        self.session.flush()
+        return touched
+
+    def _candidates_of(self, seq: int) -> list[CandidateRow]:
+        return list(self.session.scalars(select(CandidateRow).where(or_(CandidateRow.a == seq, CandidateRow.b == seq))))
+
+    def _keep_best(self, touched: set[int], known: _Claims) -> set[tuple[int, int]]:
+        """Re-rank the candidates of the claims whose candidates changed; judge the pairs that come
+        into a claim's best partners and drop the judgements of those that leave. Returns the pairs
+        whose judgements changed."""
+        tops: dict[int, set[tuple[int, int]]] = {}
+
+        def top(seq: int, rows: list[CandidateRow] | None = None) -> set[tuple[int, int]]:
+            if seq not in tops:
+                rows = rows if rows is not None else self._candidates_of(seq)
+                triples = [(r.a, r.b, r.score) for r in rows]
+                tops[seq] = {(triples[k][0], triples[k][1]) for k in best_partner_ranks(triples, seq)}
+            return tops[seq]
+
+        pairs: dict[tuple[int, int], CandidateRow] = {}
+        for seq in sorted(touched):
+            rows = self._candidates_of(seq)
+            top(seq, rows)
+            for r in rows:
+                pairs[(r.a, r.b)] = r
+        now_kept: list[tuple[int, int]] = []
+        dropped: list[tuple[int, int]] = []
+        for (a, b), r in sorted(pairs.items()):
+            kept = (a, b) in top(a) or (a, b) in top(b)
+            if kept and not r.kept:
+                now_kept.append((a, b))
+            elif r.kept and not kept:
+                dropped.append((a, b))
+            r.kept = kept
+        for part in _chunks(dropped):
+            self.session.execute(delete(JudgementRow).where(tuple_(JudgementRow.a, JudgementRow.b).in_(part)))
+        if now_kept:
+            known.load({x for pair in now_kept for x in pair})
+            order = sorted({x for pair in now_kept for x in pair})
+            at = {seq: n for n, seq in enumerate(order)}
+            judgements = judge_pairs(
+                [known.features[q] for q in order],
+                [(at[a], at[b]) for a, b in now_kept],
+                self.stats,
+                self.model if self.adjudicate else None,
+                self.model_contradictions,
+            )
+            seq_of = {known.claims[q].id: q for q in order}
+            grouped: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
+            for j in judgements:
+                a, b = seq_of[j.a], seq_of[j.b]
+                grouped[(min(a, b), max(a, b))].append(j.model_dump(mode="json"))
+            for (a, b), docs in grouped.items():
+                self.session.add(JudgementRow(a=a, b=b, docs=docs))
+        self.stats.candidate_pairs += len(now_kept) - len(dropped)
+        self.session.flush()
+        return set(now_kept) | set(dropped)
+
+    # -- origins -------------------------------------------------------------------------------
+
+    def _neighbours(self, articles: set[int]) -> set[int]:
+        """Articles that share a non-boilerplate shingle with one of ``articles``."""
+        s = self.session
+        hashes: set[int] = set()
+        for part in _chunks(sorted(articles)):
+            hashes.update(s.scalars(select(ShingleRow.hash).where(ShingleRow.article_seq.in_(part))).all())
+        counts = self._postings(hashes)
+        useful = sorted(h for h in hashes if counts.get(h, 0) <= MAX_SHINGLE_POSTINGS)
+        found: set[int] = set()
+        for part in _chunks(useful):
+            found.update(s.scalars(select(ShingleRow.article_seq).where(ShingleRow.hash.in_(part))).all())
+        return found | articles
+
+    def _postings(self, hashes: set[int]) -> dict[int, int]:
+        for part in _chunks(sorted(hashes - self.posting_counts.keys())):
+            query = select(ShingleRow.hash, func.count()).where(ShingleRow.hash.in_(part)).group_by(ShingleRow.hash)
+            self.posting_counts.update(self.session.execute(query).tuples().all())
+        return {h: self.posting_counts.get(h, 0) for h in hashes}
+
+    def _origins(self, article: ArticleRow, known: _Claims) -> set[int]:
+        """Set the origins of the new article's claims, and of the claims of the articles it copies
+        or that copy it; returns the claims whose origin changed."""
+        s = self.session
+        affected = self._neighbours({article.seq})
+        scope = self._neighbours(affected)
+        rows = {r.seq: r for r in s.scalars(select(ArticleRow).where(ArticleRow.seq.in_(sorted(scope))))}
+        texts = [ArticleClaims.model_validate(rows[q].doc).article for q in sorted(rows)]
+        shingle_hashes: set[int] = set()
+        for part in _chunks(sorted(scope)):
+            shingle_hashes.update(s.scalars(select(ShingleRow.hash).where(ShingleRow.article_seq.in_(part))).all())
+        counts = self._postings(shingle_hashes) if len(texts) > 1 else {}
+        found = copied_sentences(texts, lambda h, n: counts.get(h, n)) if len(texts) > 1 else []
+        claim_rows = list(s.scalars(select(ClaimRow).where(ClaimRow.article_seq.in_(sorted(affected)))))
+        for r in claim_rows:
+            if r.seq not in known.rows:
+                known.add(r)
+        origins = claim_origins([known.claims[r.seq] for r in claim_rows], {a.id: a for a in texts}, found)
+        changed = set()
+        for r in claim_rows:
+            origin = origins[known.claims[r.seq].id]
+            if r.origin != origin:
+                if r.origin:  # a new claim's first origin is no change
+                    changed.add(r.seq)
+                r.origin = origin
+        s.flush()
+        return changed
+
+    # -- facts ---------------------------------------------------------------------------------
+
+    def _linked(self, seeds: set[int]) -> set[int]:
+        """Every claim linked to ``seeds`` by agreement or contradiction, and the members of the
+        facts they are in (a fact whose link was just dropped is rebuilt whole)."""
+        region: set[int] = set()
+        frontier = set(seeds)
+        while frontier:
+            region |= frontier
+            nxt: set[int] = set()
+            part_list = sorted(frontier)
+            for part in _chunks(part_list):
+                rows = self.session.scalars(
+                    select(JudgementRow).where(or_(JudgementRow.a.in_(part), JudgementRow.b.in_(part)))
+                )
+                for j in rows:
+                    if any(d["relation"] in _LINKING for d in j.docs):
+                        nxt.update((j.a, j.b))
+                facts = select(FactMemberRow.fact_id).where(FactMemberRow.claim_seq.in_(part))
+                nxt.update(
+                    self.session.scalars(select(FactMemberRow.claim_seq).where(FactMemberRow.fact_id.in_(facts)))
+                )
+            frontier = nxt - region
+        return region
+
+    def _facts(self, seeds: set[int], known: _Claims, article_id: str) -> list[FactChange]:
+        s = self.session
+        region = sorted(self._linked(seeds))
+        known.load(region)
+        judgements: list[tuple[tuple[int, int], list[PairJudgement]]] = []
+        inside = set(region)
+        for part in _chunks(region):
+            for j in s.scalars(select(JudgementRow).where(JudgementRow.a.in_(part))):
+                if j.b in inside:
+                    judgements.append(((j.a, j.b), [PairJudgement.model_validate(d) for d in j.docs]))
+        judgements.sort(key=lambda item: item[0])
+        claims = [known.claims[q] for q in region]
+        origins = {known.claims[q].id: known.rows[q].origin for q in region}
+        facts = build_facts(
+            claims,
+            [j for _, js in judgements for j in js],
+            origins,
+            {known.claims[q].id: known.features[q] for q in region},
+        )
+        seq_of = {known.claims[q].id: q for q in region}
+        old_ids: set[str] = set()
+        for part in _chunks(region):
+            old_ids.update(s.scalars(select(FactMemberRow.fact_id).where(FactMemberRow.claim_seq.in_(part))))
+        old = {f.id: f for f in s.scalars(select(FactRow).where(FactRow.id.in_(sorted(old_ids))))}
+        old_members: dict[str, set[int]] = defaultdict(set)
+        for part in _chunks(sorted(old)):
+            for fid, seq in s.execute(
+                select(FactMemberRow.fact_id, FactMemberRow.claim_seq).where(FactMemberRow.fact_id.in_(part))
+            ):
+                old_members[fid].add(seq)
+        changes: list[FactChange] = []
+        kept_ids = set()
+        now = dt.datetime.now(dt.UTC)
+        for fact in facts:
+            members = {seq_of[m.claim_id] for m in fact.members}
+            doc = fact.model_dump(mode="json")
+            previous = sorted(fid for fid, ms in old_members.items() if ms & members)
+            same = old.get(fact.id)
+            if same is not None and same.doc == doc:
+                kept_ids.add(fact.id)
+                continue
+            change, before = self._change(fact, members, previous, old, old_members)
+            if same is not None:
+                kept_ids.add(fact.id)
+                same.doc, same.verdict, same.rank, same.size, same.updated_at = (
+                    doc,
+                    fact.verdict.value,
+                    fact_rank(fact),
+                    len(fact.members),
+                    now,
+                )
+            else:
+                s.add(
+                    FactRow(
+                        id=fact.id,
+                        verdict=fact.verdict.value,
+                        rank=fact_rank(fact),
+                        size=len(fact.members),
+                        doc=doc,
+                        updated_at=now,
+                    )
+                )
+                s.flush()
+                s.add_all(
+                    FactMemberRow(fact_id=fact.id, claim_seq=q, article_id=known.claims[q].article_id)
+                    for q in sorted(members)
+                )
+                self._carry_history(fact.id, [p for p in previous if p != fact.id])
+            reason = _reason(change, fact, article_id, before)
+            s.add(
+                FactEventRow(
+                    fact_id=fact.id,
+                    at=now,
+                    article_id=article_id,
+                    change=change,
+                    verdict_before=before,
+                    verdict_after=fact.verdict.value,
+                    previous=[p for p in previous if p != fact.id],
+                    reason=reason,
+                )
+            )
+            changes.append(
+                FactChange(
+                    fact_id=fact.id,
+                    change=change,
+                    verdict_before=before,
+                    verdict_after=fact.verdict.value,
+                    article_id=article_id,
+                    previous=[p for p in previous if p != fact.id],
+                )
+            )
+        gone = sorted(set(old) - kept_ids)
+        members_of = {f.id: {seq_of[m.claim_id] for m in f.members} for f in facts}
+        for fid in gone:
+            successors = [f.id for f in facts if members_of[f.id] & old_members[fid]]
+            # what pointed at the fact now points at its successors
+            earlier = s.scalars(select(FactAliasRow.old_id).where(FactAliasRow.new_id == fid)).all()
+            s.execute(delete(FactAliasRow).where(FactAliasRow.new_id == fid))
+            for old_id in {fid, *earlier}:
+                for successor in successors:
+                    s.merge(FactAliasRow(old_id=old_id, new_id=successor))
+        for part in _chunks(gone):
+            s.execute(delete(FactMemberRow).where(FactMemberRow.fact_id.in_(part)))
+            s.execute(delete(FactRow).where(FactRow.id.in_(part)))
+        s.flush()
+        return changes
+
+    def _change(
+        self,
+        fact: Fact,
+        members: set[int],
+        previous: list[str],
+        old: dict[str, FactRow],
+        old_members: dict[str, set[int]],
+    ) -> tuple[str, str | None]:
+        if not previous:
+            return "created", None
+        verdicts = sorted({old[p].verdict for p in previous}, key=lambda v: VERDICT_RANK[v])
+        before = verdicts[0]
+        if len(previous) > 1:
+            return "merged", before
+        was = old_members[previous[0]]
+        if members == was:
+            return ("verdict" if before != fact.verdict.value else "updated"), before
+        if members > was:
+            return "grew", before
+        if members < was:
+            return "split", before
+        return "updated", before
+
+    def _carry_history(self, fact_id: str, previous: list[str]) -> None:
+        """A fact that replaces others takes their history, oldest first."""
+        if not previous:
+            return
+        rows = self.session.scalars(
+            select(FactEventRow).where(FactEventRow.fact_id.in_(previous)).order_by(FactEventRow.id)
+        ).all()
+        seen: set[tuple[Any, ...]] = set()
+        for r in rows:
+            key = (r.at, r.article_id, r.change, r.verdict_before, r.verdict_after, r.reason)
+            if key in seen:
+                continue
+            seen.add(key)
+            self.session.add(
+                FactEventRow(
+                    fact_id=fact_id,
+                    at=r.at,
+                    article_id=r.article_id,
+                    change=r.change,
+                    verdict_before=r.verdict_before,
+                    verdict_after=r.verdict_after,
+                    previous=r.previous,
+                    reason=r.reason,
+                )
+            )
+
+
+def _reason(change: str, fact: Fact, article_id: str, before: str | None) -> str:
+    arts = sorted({m.article_id for m in fact.members})
+    verdict = fact.verdict.value.replace("_", " ")
+    if change == "created":
+        return f"new fact from {article_id}: {verdict} ({len(arts)} article{'s' if len(arts) != 1 else ''})"
+    moved = f"{before.replace('_', ' ')} -> {verdict}" if before and before != fact.verdict.value else verdict
+    return f"{change} with {article_id}: {moved}; {len(fact.members)} claims from {len(arts)} articles"
