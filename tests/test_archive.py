@@ -1,0 +1,277 @@
+"""The archive: incremental adds give what a from-scratch cross-check of every archived article
+gives, on SQLite and PostgreSQL; same article twice changes nothing; a failing article leaves the
+others and the archive whole; facts keep their history."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pg import pg_server, pg_url  # noqa: F401  (pytest fixtures)
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from recoupe.archive import Archive, database_url
+from recoupe.archive.schema import ArticleRow, CandidateRow, ClaimRow, FactRow
+from recoupe.crosscheck import crosscheck
+from recoupe.crosscheck.adjudicate import PairAdjudication
+from recoupe.errors import ArticleError, StoreError
+from recoupe.evaluation.gold import load_gold
+from recoupe.extraction.schema import ClaimDraft, ClaimDrafts
+from recoupe.models import Article, ArticleClaims, Claim, Extraction, Usage
+
+ROOT = Path(__file__).resolve().parents[1]
+pairing = importlib.import_module("recoupe.crosscheck.pairing")
+incremental = importlib.import_module("recoupe.archive.incremental")
+
+
+class RuleModel:
+    """A deterministic model in process: extraction gives every sentence of the target as a claim
+    (subject: its first capitalised word); adjudication answers from a hash of the pair, so that
+    answers differ between pairs but never between runs."""
+
+    name = "rule-model"
+    concurrency = 2
+    target_chars = 350
+
+    def __init__(self) -> None:
+        self.usage = Usage()
+        self.calls = 0
+
+    def complete(
+        self, *, stage: str, prompt: Any, variables: dict[str, Any], response_model: type[BaseModel], **_: Any
+    ) -> Any:
+        self.calls += 1
+        if response_model is ClaimDrafts:
+            drafts = []
+            for sentence in re.split(r"(?<=[.!?])\s+", variables["target"].strip()):
+                if len(sentence) < 20:
+                    continue
+                words = re.findall(r"\b[A-Z][\w-]+", sentence)
+                drafts.append(
+                    ClaimDraft(claim=sentence, quote=sentence, subject=words[0] if words else None, claimant=None)
+                )
+            return ClaimDrafts(claims=drafts[:8])
+        digest = hashlib.sha256(repr(sorted(variables.items())).encode()).digest()[0]
+        relation = ["equivalent", "compatible", "unrelated", "compatible"][digest % 4]
+        return PairAdjudication(relation=relation, rationale="rule")
+
+
+def _gold_set(name: str) -> list[ArticleClaims]:
+    if name == "seeds":
+        gold_dir, articles = ROOT / "eval" / "gold", ROOT / "seeds"
+    else:
+        gold_dir, articles = ROOT / "eval" / "sets" / name / "gold", ROOT / "eval" / "sets" / name / "articles"
+    from recoupe.articles import load_articles
+
+    gold = load_gold(gold_dir, articles)
+    claims = gold.to_claims()
+    return [
+        ArticleClaims(article=a, claims=claims.get(a.id, [])) for a in load_articles(articles) if a.id in gold.articles
+    ]
+
+
+def _dump(facts: list[Any]) -> list[dict[str, Any]]:
+    return [f.model_dump(mode="json") for f in facts]
+
+
+def _assert_same_as_scratch(archive: Archive, model: Any = None) -> None:
+    scratch = crosscheck(archive.extraction(), model, adjudicate=model is not None)
+    assert _dump(archive.report().facts) == _dump(scratch.facts)
+
+
+@pytest.mark.parametrize("name", ["seeds", "gigafactory", "stade"])
+def test_one_by_one_equals_from_scratch_on_gold_claims(tmp_path: Path, name: str) -> None:
+    articles = _gold_set(name)
+    with Archive(str(tmp_path / "a.sqlite")) as archive:
+        for ac in articles:
+            report = archive.add_extracted(Extraction(articles=[ac]))
+            assert report.added == [ac.article.id] and not report.failures
+        assert archive.articles() == [ac.article.id for ac in articles]
+        _assert_same_as_scratch(archive)
+        conflicting = archive.facts(verdict="conflicting").facts
+        assert conflicting, "each set holds at least one conflict among its gold claims"
+
+
+def test_with_a_model_equals_from_scratch_and_pays_no_call_twice(tmp_path: Path) -> None:
+    articles = _gold_set("gigafactory")
+    model = RuleModel()
+    with Archive(str(tmp_path / "a.sqlite"), model=model) as archive:
+        for ac in articles:
+            archive.add_extracted(Extraction(articles=[ac]))
+        asked = model.calls
+        assert asked > 0
+        _assert_same_as_scratch(archive, RuleModel())
+        assert any(j.decided_by == "model" for j in archive.report().judgements)
+
+
+def test_partner_cap_and_block_cap_are_kept_as_from_scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With tiny caps, new partners push old ones out of a claim's best and blocks overflow: the
+    archive drops those pairs as a from-scratch run does."""
+    monkeypatch.setattr(pairing, "MAX_PARTNERS", 2)
+    monkeypatch.setattr(pairing, "MAX_LEXICAL_BLOCK", 6)
+    monkeypatch.setattr(incremental, "MAX_LEXICAL_BLOCK", 6)
+    articles = _gold_set("seeds")
+    with Archive(str(tmp_path / "a.sqlite")) as archive:
+        for ac in articles:
+            archive.add_extracted(Extraction(articles=[ac]))
+        _assert_same_as_scratch(archive)
+        with Session(archive.engine) as s:
+            dropped = s.scalar(select(func.count()).select_from(CandidateRow).where(CandidateRow.kept.is_(False)))
+        assert dropped and dropped > 0
+
+
+def test_extracting_articles_then_adding_more(tmp_path: Path, seed_articles: list[Article]) -> None:
+    model = RuleModel()
+    with Archive(str(tmp_path / "a.sqlite"), model=model) as archive:
+        first = archive.add(seed_articles[:3])
+        assert first.added == [a.id for a in seed_articles[:3]] and not first.failures
+        assert first.changes and all(c.change == "created" for c in first.changes[:1])
+        second = archive.add(seed_articles[3:])
+        assert second.added == [a.id for a in seed_articles[3:]]
+        assert second.candidates > 0  # stored claims were retrieved for the new ones
+        _assert_same_as_scratch(archive, RuleModel())
+        stored = archive.claims(seed_articles[0].id)
+        assert stored and all(isinstance(c, Claim) for c in stored)
+        assert archive.article(seed_articles[0].id) == seed_articles[0]
+        assert archive.claims("nope") is None and archive.article("nope") is None
+
+
+def test_same_article_twice_changes_nothing(tmp_path: Path) -> None:
+    articles = _gold_set("seeds")
+    with Archive(str(tmp_path / "a.sqlite")) as archive:
+        archive.add_extracted(Extraction(articles=articles))
+        before = _dump(archive.report().facts)
+        with Session(archive.engine) as s:
+            rows = s.scalar(select(func.count()).select_from(ClaimRow))
+        again = archive.add_extracted(Extraction(articles=articles[:2]))
+        assert again.added == [] and again.unchanged == [a.article.id for a in articles[:2]] and not again.changes
+        assert _dump(archive.report().facts) == before
+        with Session(archive.engine) as s:
+            assert s.scalar(select(func.count()).select_from(ClaimRow)) == rows
+
+
+def test_same_id_other_text_fails_alone(tmp_path: Path) -> None:
+    articles = _gold_set("seeds")
+    with Archive(str(tmp_path / "a.sqlite")) as archive:
+        archive.add_extracted(Extraction(articles=articles[:1]))
+        changed = articles[0].article.model_copy(update={"text": articles[0].article.text + " Correction."})
+        report = archive.add_extracted(Extraction(articles=[ArticleClaims(article=changed, claims=[]), articles[1]]))
+        assert report.added == [articles[1].article.id]
+        assert len(report.failures) == 1 and "another text" in report.failures[0].reason
+        assert articles[0].article.id in report.failures[0].reason
+
+
+def test_bad_inputs_are_reported_and_the_rest_added(tmp_path: Path, seed_articles: list[Article]) -> None:
+    with Archive(str(tmp_path / "a.sqlite"), model=RuleModel()) as archive:
+        report = archive.add([ArticleError("feed.jsonl:3", "missing field 'text'"), seed_articles[0]])
+        assert report.added == [seed_articles[0].id]
+        assert report.failures[0].source == "feed.jsonl:3" and "text" in report.failures[0].reason
+
+
+def test_a_crash_mid_article_leaves_it_wholly_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    articles = _gold_set("seeds")
+    with Archive(str(tmp_path / "a.sqlite")) as archive:
+        archive.add_extracted(Extraction(articles=articles[:2]))
+        before = _dump(archive.report().facts)
+
+        def boom(self: Any, *args: Any) -> Any:
+            raise RuntimeError("power cut")
+
+        monkeypatch.setattr(incremental.Integration, "_facts", boom)
+        with pytest.raises(RuntimeError, match="power cut"):
+            archive.add_extracted(Extraction(articles=articles[2:3]))
+        monkeypatch.undo()
+        assert archive.articles() == [a.article.id for a in articles[:2]]
+        assert _dump(archive.report().facts) == before
+        with Session(archive.engine) as s:
+            assert s.scalar(select(func.count()).select_from(ArticleRow)) == 2
+        # and it can be added afterwards, as if nothing had happened
+        archive.add_extracted(Extraction(articles=articles[2:]))
+        _assert_same_as_scratch(archive)
+
+
+def test_check_tells_what_would_change_and_stores_nothing(tmp_path: Path) -> None:
+    articles = _gold_set("seeds")
+    with Archive(str(tmp_path / "a.sqlite")) as archive:
+        archive.add_extracted(Extraction(articles=articles[:3]))
+        before = _dump(archive.report().facts)
+        dry = archive._add([], store=False, extracted=Extraction(articles=[articles[3]]))
+        assert not dry.stored and dry.added == [] and dry.changes
+        assert _dump(archive.report().facts) == before and len(archive.articles()) == 3
+        real = archive.add_extracted(Extraction(articles=[articles[3]]))
+        assert [c.fact_id for c in real.changes] == [c.fact_id for c in dry.changes]
+
+
+def test_history_follows_a_fact_through_its_changes(tmp_path: Path) -> None:
+    articles = _gold_set("gigafactory")
+    with Archive(str(tmp_path / "a.sqlite")) as archive:
+        ids_seen: list[str] = []
+        for ac in articles:
+            report = archive.add_extracted(Extraction(articles=[ac]))
+            ids_seen.extend(c.fact_id for c in report.changes)
+        conflict = archive.facts(verdict="conflicting").facts[0]
+        history = archive.history(conflict.id)
+        assert history, "a conflict came about through articles"
+        assert history[-1].verdict_after == "conflicting"
+        assert all(e.article_id in archive.articles() for e in history)
+        assert len(conflict.members) > 1 and history[0].change == "created"
+        # an id a later fact replaced leads to its successor
+        replaced = [fid for fid in ids_seen if archive.fact(fid) is not None and archive.fact(fid).fact.id != fid]  # type: ignore[union-attr]
+        assert replaced, "facts grew as articles came"
+        detail = archive.fact(conflict.id)
+        assert detail is not None and {m.claim.id for m in detail.members} == {m.claim_id for m in conflict.members}
+        assert all(m.claim.quote and m.claim.span is not None for m in detail.members)
+
+
+def test_pages_filters_and_cursor(tmp_path: Path) -> None:
+    articles = _gold_set("stade")
+    with Archive(str(tmp_path / "a.sqlite")) as archive:
+        archive.add_extracted(Extraction(articles=articles))
+        everything = archive.report().facts
+        seen: list[str] = []
+        cursor = None
+        while True:
+            page = archive.facts(limit=7, cursor=cursor)
+            seen.extend(f.id for f in page.facts)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert seen == [f.id for f in everything]
+        assert everything[0].verdict.value == "conflicting"
+        one = articles[0].article.id
+        of_one = archive.facts(article=one, limit=500).facts
+        assert of_one and all(any(m.article_id == one for m in f.members) for f in of_one)
+        assert all(f.verdict.value == "corroborated" for f in archive.facts(verdict="corroborated").facts)
+        with pytest.raises(Exception, match="verdict"):
+            archive.facts(verdict="maybe")
+        with pytest.raises(Exception, match="cursor"):
+            archive.facts(cursor="%%%")
+
+
+def test_store_urls_and_errors(tmp_path: Path) -> None:
+    assert database_url(str(tmp_path / "x.db")) == f"sqlite:///{tmp_path / 'x.db'}"
+    with pytest.raises(StoreError, match="no such folder"):
+        Archive(str(tmp_path / "missing" / "x.db"))
+    with pytest.raises(StoreError, match="SQLite or PostgreSQL"):
+        Archive("mysql://127.0.0.1/x")
+    # reopening migrates nothing and keeps what is there
+    with Archive(str(tmp_path / "a.db")) as archive:
+        archive.add_extracted(Extraction(articles=_gold_set("seeds")[:1]))
+    with Archive(str(tmp_path / "a.db")) as archive:
+        assert len(archive.articles()) == 1
+
+
+def test_postgresql_equals_from_scratch(pg_url: str) -> None:  # noqa: F811
+    articles = _gold_set("gigafactory")
+    with Archive(pg_url, model=RuleModel()) as archive:
+        for ac in articles:
+            archive.add_extracted(Extraction(articles=[ac]))
+        _assert_same_as_scratch(archive, RuleModel())
+        with Session(archive.engine) as s:
+            assert s.scalar(select(func.count()).select_from(FactRow)) == len(archive.report().facts)
