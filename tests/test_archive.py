@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pg import pg_server, pg_url  # noqa: F401  (pytest fixtures)
 from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from pg import pg_server, pg_url  # noqa: F401  (pytest fixtures)
 from recoupe.archive import Archive, database_url
 from recoupe.archive.schema import ArticleRow, CandidateRow, ClaimRow, FactRow
 from recoupe.crosscheck import crosscheck
