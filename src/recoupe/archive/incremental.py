@@ -226,6 +226,8 @@ class Integration:
                 continue
             for kind, value in set(amounts_of(claim.quantity)):
                 for key in block_keys(f):
+                    if self.sizes.get(("block", key), 0) > MAX_LEXICAL_BLOCK:
+                        continue  # too common a block to say anything: not compared, as over all
                     found.update(
                         s.scalars(
                             select(ClaimAmountRow.claim_seq).where(
@@ -275,20 +277,20 @@ class Integration:
                 added[("block", k)] += 1
             for k in subject_block_keys(f):
                 added[("subject", k)] += 1
-        reason_of = {"entity": "wording", "block": "meaning", "subject": "subject"}
+        reasons_of = {"entity": ("wording",), "block": ("meaning", "amount"), "subject": ("subject",)}
         touched: set[int] = set()
         for (kind, key), count in added.items():
             total = self.sizes.get((kind, key), 0)
             if not (total - count <= MAX_LEXICAL_BLOCK < total):
                 continue
-            reason = f"{reason_of[kind]}:{key}"
+            withdrawn = {f"{test}:{key}" for test in reasons_of[kind]}
             members = self.session.scalars(
                 select(ClaimKeyRow.claim_seq).where(ClaimKeyRow.kind == kind, ClaimKeyRow.key == key)
             ).all()
             for part in _chunks(list(members)):
                 for cand in self.session.scalars(select(CandidateRow).where(CandidateRow.a.in_(part))):
-                    if reason in cand.reasons:
-                        rest = [r for r in cand.reasons if r != reason]
+                    if withdrawn & set(cand.reasons):
+                        rest = [r for r in cand.reasons if r not in withdrawn]
                         if rest:
                             cand.reasons = rest
                         else:

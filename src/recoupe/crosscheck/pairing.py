@@ -122,7 +122,7 @@ def candidate_indexes(features: Sequence[ClaimFeatures]) -> list[tuple[int, int]
         ok = (lo != hi) & (article[lo] != article[hi])
         found.append(lo[ok] * n + hi[ok])
 
-    _by_amount(features, keep)
+    _by_amount(features, keep, _local)
     _by_date(features, keep)
     _by_subject(features, keep, _local)
     folded = [f.folded for f in features]
@@ -139,7 +139,7 @@ def raw_candidates(
     vectors: npt.NDArray[np.float32] | None,
 ) -> dict[tuple[int, int], tuple[float, list[str]]]:
     """The candidate pairs before the partner cap that involve a claim marked in ``involving``, each
-    with its wording score and the tests that proposed it (``amount``, ``date``, ``subject:KEY``,
+    with its wording score and the tests that proposed it (``amount:KEY``, ``date``, ``subject:KEY``,
     ``wording:KEY``, ``meaning:KEY``): what an archive stores when it adds claims.
 
     ``features`` must hold every claim that shares a block with a marked one, ``size`` gives whole
@@ -158,7 +158,7 @@ def raw_candidates(
             if reason not in reasons[code]:
                 reasons[code].append(reason)
 
-    _by_amount(features, keep)
+    _by_amount(features, keep, size)
     _by_date(features, keep)
     _by_subject(features, keep, size)
     _by_wording(features, [f.folded for f in features], keep, size)
@@ -185,16 +185,21 @@ def best_partner_ranks(pairs: Sequence[tuple[int, int, float]], owner: int) -> l
     return order[:MAX_PARTNERS]
 
 
-def _by_amount(features: Sequence[ClaimFeatures], keep: _Keep) -> None:
+def _by_amount(features: Sequence[ClaimFeatures], keep: _Keep, size: BlockSize) -> None:
     """(a) amounts: for each kind within each block, every pair within the factor, found on the
     sorted values."""
     by_kind: dict[tuple[str, str], list[tuple[float, int]]] = defaultdict(list)
+    members: dict[str, int] = defaultdict(int)
     for i, f in enumerate(features):
+        for key in block_keys(f):
+            members[key] += 1
         if f.claim.quantity is not None:
             for kind, value in amounts_of(f.claim.quantity):
                 for key in block_keys(f):
                     by_kind[(kind, key)].append((value, i))
-    for entries in by_kind.values():
+    for (_, key), entries in by_kind.items():
+        if size("block", key, members[key]) > MAX_LEXICAL_BLOCK:
+            continue
         entries.sort()
         values = np.array([v for v, _ in entries])
         owners = np.array([i for _, i in entries], dtype=np.int64)
@@ -205,7 +210,7 @@ def _by_amount(features: Sequence[ClaimFeatures], keep: _Keep) -> None:
         left = np.repeat(starts, counts)
         right = left + 1 + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
         close = values[right] / values[left] <= CANDIDATE_FACTOR
-        keep(owners[left[close]], owners[right[close]], "amount")
+        keep(owners[left[close]], owners[right[close]], f"amount:{key}")
 
 
 def _by_date(features: Sequence[ClaimFeatures], keep: _Keep) -> None:
