@@ -162,11 +162,75 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return 1 if result.failures else 0
 
 
+def _render(report: Report, args: argparse.Namespace) -> bool:
+    from .report import to_html, to_json, to_markdown
+
+    outputs: list[tuple[str, Any, bool]] = []
+    if args.json:
+        outputs.append((to_json(report), args.json, True))
+    if args.markdown:
+        outputs.append((to_markdown(report), args.markdown, False))
+    if args.html:
+        outputs.append((to_html(report), args.html, False))
+    if not outputs:
+        outputs.append((to_markdown(report), None, False))
+    return _write_outputs(outputs)
+
+
+def _archive_line(archive: Any) -> str:
+    stats = archive.stats()
+    facts = ", ".join(f"{n} {v.replace('_', '-')}" for v, n in stats.facts.items())
+    return f"archive: {stats.articles} articles, {stats.claims} claims; facts: {facts}"
+
+
+def cmd_check_store(args: argparse.Namespace) -> int:
+    """`recoupe check --store URL`: add the articles to the archive, then render all it holds."""
+    from .archive import Archive
+    from .articles import iter_articles
+
+    settings = _settings(args)
+    _check_outputs(args.json, args.markdown, args.html)
+    items = list(iter_articles(args.paths))
+    started = time.monotonic()
+    with Archive.from_settings(
+        args.store, settings, adjudicate=not args.no_adjudicate, model_contradictions=args.model_contradictions
+    ) as archive:
+        added = archive.add(items)
+        written = _render(archive.report(), args)
+        changed = Counter(c.verdict_after for c in added.changes)
+        print(
+            f"{len(added.added)} article(s) added, {len(added.unchanged)} already archived, "
+            f"{len(added.failures)} failed, in {time.monotonic() - started:.1f} s; facts changed: "
+            + (", ".join(f"{n} now {v.replace('_', '-')}" for v, n in sorted(changed.items())) or "none")
+            + f"; {added.usage.summary()}",
+            file=sys.stderr,
+        )
+        for failure in added.failures:
+            print(_clean(f"recoupe: {failure.source}: {failure.reason}"), file=sys.stderr)
+        print(_archive_line(archive), file=sys.stderr)
+    if not written:
+        return 2
+    return 1 if added.failures else 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """`recoupe report --store URL`: render what an archive holds."""
+    from .archive import Archive
+
+    _check_outputs(args.json, args.markdown, args.html)
+    with Archive(args.store) as archive:
+        written = _render(archive.report(), args)
+        print(_archive_line(archive), file=sys.stderr)
+    return 0 if written else 2
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from .api import check
     from .articles import iter_articles
-    from .report import facts_line, pairs_line, to_html, to_json, to_markdown
+    from .report import facts_line, pairs_line
 
+    if args.store:
+        return cmd_check_store(args)
     settings = _settings(args)
     _check_outputs(args.json, args.markdown, args.html)
     items = list(iter_articles(args.paths))
@@ -182,16 +246,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         )
     finally:
         progress.close()
-    outputs: list[tuple[str, Any, bool]] = []
-    if args.json:
-        outputs.append((to_json(report), args.json, True))
-    if args.markdown:
-        outputs.append((to_markdown(report), args.markdown, False))
-    if args.html:
-        outputs.append((to_html(report), args.html, False))
-    if not outputs:
-        outputs.append((to_markdown(report), None, False))
-    written = _write_outputs(outputs)
+    written = _render(report, args)
     print(_summary(report, time.monotonic() - started), file=sys.stderr)
     print(f"{facts_line(report)}; {pairs_line(report)}", file=sys.stderr)
     if not written:
@@ -252,9 +307,21 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="accept the model's word for a conflict (use with a strong model)",
     )
+    p.add_argument(
+        "--store",
+        metavar="URL",
+        help="add the articles to this archive (a file, sqlite:///FILE or postgresql://HOST/DB) and report all it holds",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     _add_model_options(p)
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("report", help="render what an archive holds (facts, conflicts first)")
+    p.add_argument("--store", metavar="URL", help="the archive (env RECOUPE_STORE; default recoupe-archive.sqlite)")
+    p.add_argument("--json", help="write the full report as JSON")
+    p.add_argument("--markdown", help="write a Markdown summary")
+    p.add_argument("--html", help="write a self-contained HTML viewer")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("eval", help="score extraction and cross-checking against the gold annotations")
     p.add_argument("--backend", default="embedded", help="cassette folder under eval/cassettes/ (default: embedded)")
@@ -284,6 +351,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["info", "clear"])
     p.add_argument("--cache-dir", help="response cache folder (env RECOUPE_CACHE_DIR)")
     p.set_defaults(func=cmd_cache)
+
+    from .batch.cli import add_batch_parser
+
+    add_batch_parser(sub)
     return parser
 
 
