@@ -353,8 +353,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_cache)
 
     from .batch.cli import add_batch_parser
+    from .service.cli import add_serve_parser
 
     add_batch_parser(sub)
+    add_serve_parser(sub)
     return parser
 
 

@@ -13,6 +13,7 @@ from typing import Any, Self
 from sqlalchemy import Engine, and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
+from ..crosscheck.features import ClaimFeatures
 from ..errors import ArticleError, ConfigError, RecoupeError
 from ..extraction import extract_articles
 from ..llm.model import Model
@@ -40,6 +41,8 @@ __all__ = ["Archive"]
 #: Characters of article text per extraction request when the model does not say.
 DEFAULT_CHUNK_CHARS = 350
 _MAX_PAGE = 500
+#: Stored claims whose features an archive object keeps in memory.
+_FEATURES_KEPT = 200_000
 
 
 def _usage_delta(after: Usage, before: Usage) -> Usage:
@@ -96,6 +99,8 @@ class Archive:
         self.model_contradictions = model_contradictions
         self._writer = threading.Lock()
         self._owned: Any = None
+        # claims never change once stored: their features are computed once per archive object
+        self._features: dict[tuple[int, str], tuple[Claim, ClaimFeatures]] = {}
 
     @classmethod
     def from_settings(cls, url: str | None, settings: Settings, **options: Any) -> Archive:
@@ -209,11 +214,18 @@ class Archive:
         with self._writer, self._transaction() as s:
             if s.scalar(select(ArticleRow.seq).where(ArticleRow.id == extracted.article.id)) is not None:
                 return [], 0  # added meanwhile by another writer
-            step = Integration(s, self.model, self.adjudicate, self.model_contradictions)
+            step = Integration(s, self.model, self.adjudicate, self.model_contradictions, features_cache=self._features)
             changes = step.run(extracted)
             if not store:
                 s.rollback()
-            return changes, step.candidates_read
+                return changes, step.candidates_read
+            s.commit()
+        if step.known is not None:
+            if len(self._features) > _FEATURES_KEPT:
+                self._features.clear()
+            for seq, claim in step.known.claims.items():
+                self._features[(seq, claim.id)] = (claim, step.known.features[seq])
+        return changes, step.candidates_read
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:

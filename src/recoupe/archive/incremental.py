@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,7 +39,13 @@ from ..crosscheck.pairing import (
     subject_block_keys,
 )
 from ..crosscheck.run import claim_origins, judge_pairs
-from ..crosscheck.syndication import MAX_SHINGLE_POSTINGS, copied_sentences, sentence_shingles
+from ..crosscheck.syndication import (
+    MAX_SHINGLE_POSTINGS,
+    MIN_SHARED_SHINGLES,
+    Copied,
+    copied_sentences,
+    sentence_shingles,
+)
 from ..llm.model import Model
 from ..models import Article, ArticleClaims, Claim, Fact, PairingStats, PairJudgement, Relation, Verdict
 from .schema import (
@@ -89,15 +95,20 @@ class _Claims:
     """Stored claims read so far: their rows, claims and features, by sequence number."""
 
     session: Session
+    cache: dict[tuple[int, str], tuple[Claim, ClaimFeatures]] | None = None
     rows: dict[int, ClaimRow] = field(default_factory=dict)
     claims: dict[int, Claim] = field(default_factory=dict)
     features: dict[int, ClaimFeatures] = field(default_factory=dict)
 
     def add(self, row: ClaimRow, claim: Claim | None = None) -> None:
+        """Read a stored claim (its features are computed once per archive: claims never change)."""
         self.rows[row.seq] = row
-        c = claim if claim is not None else Claim.model_validate(row.doc)
-        self.claims[row.seq] = c
-        self.features[row.seq] = ClaimFeatures.of(c)
+        key = (row.seq, row.id)
+        hit = self.cache.get(key) if self.cache is not None and claim is None else None
+        if hit is None:
+            c = claim if claim is not None else Claim.model_validate(row.doc)
+            hit = (c, ClaimFeatures.of(c))
+        self.claims[row.seq], self.features[row.seq] = hit
 
     def load(self, seqs: Iterable[int]) -> None:
         missing = sorted(set(seqs) - self.rows.keys())
@@ -116,8 +127,12 @@ class Integration:
     model_contradictions: bool = False
     stats: PairingStats = field(default_factory=PairingStats)
     candidates_read: int = 0
+    features_cache: dict[tuple[int, str], tuple[Claim, ClaimFeatures]] | None = None
     sizes: dict[tuple[str, str], int] = field(default_factory=dict)
     posting_counts: dict[int, int] = field(default_factory=dict)
+    texts: dict[int, Article] = field(default_factory=dict)
+    copies: list[Copied] = field(default_factory=list)
+    known: _Claims | None = None
 
     def run(self, extracted: ArticleClaims) -> list[FactChange]:
         s = self.session
@@ -131,7 +146,8 @@ class Integration:
         )
         s.add(row)
         s.flush()
-        known = _Claims(s)
+        known = _Claims(s, self.features_cache)
+        self.known = known
         new = self._store_claims(row, extracted.claims, known)
         self._store_shingles(row, article)
         s.flush()
@@ -299,32 +315,35 @@ class Integration:
         self.session.flush()
         return touched
 
-    def _candidates_of(self, seq: int) -> list[CandidateRow]:
-        return list(self.session.scalars(select(CandidateRow).where(or_(CandidateRow.a == seq, CandidateRow.b == seq))))
+    def _candidates_for(self, seqs: set[int]) -> dict[int, list[CandidateRow]]:
+        """Every stored candidate pair of each claim in ``seqs``."""
+        out: dict[int, dict[tuple[int, int], CandidateRow]] = {q: {} for q in seqs}
+        for part in _chunks(sorted(seqs)):
+            query = select(CandidateRow).where(or_(CandidateRow.a.in_(part), CandidateRow.b.in_(part)))
+            for r in self.session.scalars(query):
+                for q in (r.a, r.b):
+                    if q in out:
+                        out[q][(r.a, r.b)] = r
+        return {q: list(rows.values()) for q, rows in out.items()}
 
     def _keep_best(self, touched: set[int], known: _Claims) -> set[tuple[int, int]]:
         """Re-rank the candidates of the claims whose candidates changed; judge the pairs that come
         into a claim's best partners and drop the judgements of those that leave. Returns the pairs
         whose judgements changed."""
-        tops: dict[int, set[tuple[int, int]]] = {}
+        of = self._candidates_for(touched)
+        pairs: dict[tuple[int, int], CandidateRow] = {(r.a, r.b): r for rows in of.values() for r in rows}
+        partners = {q for pair in pairs for q in pair} - touched
+        of.update(self._candidates_for(partners))
 
-        def top(seq: int, rows: list[CandidateRow] | None = None) -> set[tuple[int, int]]:
-            if seq not in tops:
-                rows = rows if rows is not None else self._candidates_of(seq)
-                triples = [(r.a, r.b, r.score) for r in rows]
-                tops[seq] = {(triples[k][0], triples[k][1]) for k in best_partner_ranks(triples, seq)}
-            return tops[seq]
+        def top(seq: int) -> set[tuple[int, int]]:
+            triples = [(r.a, r.b, r.score) for r in of[seq]]
+            return {(triples[k][0], triples[k][1]) for k in best_partner_ranks(triples, seq)}
 
-        pairs: dict[tuple[int, int], CandidateRow] = {}
-        for seq in sorted(touched):
-            rows = self._candidates_of(seq)
-            top(seq, rows)
-            for r in rows:
-                pairs[(r.a, r.b)] = r
+        tops = {q: top(q) for q in of}
         now_kept: list[tuple[int, int]] = []
         dropped: list[tuple[int, int]] = []
         for (a, b), r in sorted(pairs.items()):
-            kept = (a, b) in top(a) or (a, b) in top(b)
+            kept = (a, b) in tops[a] or (a, b) in tops[b]
             if kept and not r.kept:
                 now_kept.append((a, b))
             elif r.kept and not kept:
@@ -356,18 +375,19 @@ class Integration:
 
     # -- origins -------------------------------------------------------------------------------
 
-    def _neighbours(self, articles: set[int]) -> set[int]:
-        """Articles that share a non-boilerplate shingle with one of ``articles``."""
+    def _neighbours(self, seq: int) -> set[int]:
+        """The articles that share at least :data:`MIN_SHARED_SHINGLES` non-boilerplate shingles
+        with article ``seq``: only they can hold a sentence copied from it or copy one of its."""
         s = self.session
-        hashes: set[int] = set()
-        for part in _chunks(sorted(articles)):
-            hashes.update(s.scalars(select(ShingleRow.hash).where(ShingleRow.article_seq.in_(part))).all())
+        hashes = set(s.scalars(select(ShingleRow.hash).where(ShingleRow.article_seq == seq)).all())
         counts = self._postings(hashes)
         useful = sorted(h for h in hashes if counts.get(h, 0) <= MAX_SHINGLE_POSTINGS)
-        found: set[int] = set()
+        shared: set[tuple[int, int]] = set()
         for part in _chunks(useful):
-            found.update(s.scalars(select(ShingleRow.article_seq).where(ShingleRow.hash.in_(part))).all())
-        return found | articles
+            query = select(ShingleRow.hash, ShingleRow.article_seq).where(ShingleRow.hash.in_(part))
+            shared.update(s.execute(query).tuples().all())
+        per_article = Counter(a for _, a in shared)
+        return {a for a, n in per_article.items() if n >= MIN_SHARED_SHINGLES and a != seq}
 
     def _postings(self, hashes: set[int]) -> dict[int, int]:
         for part in _chunks(sorted(hashes - self.posting_counts.keys())):
@@ -375,32 +395,52 @@ class Integration:
             self.posting_counts.update(self.session.execute(query).tuples().all())
         return {h: self.posting_counts.get(h, 0) for h in hashes}
 
-    def _origins(self, article: ArticleRow, known: _Claims) -> set[int]:
-        """Set the origins of the new article's claims, and of the claims of the articles it copies
-        or that copy it; returns the claims whose origin changed."""
-        s = self.session
-        affected = self._neighbours({article.seq})
-        scope = self._neighbours(affected)
-        rows = {r.seq: r for r in s.scalars(select(ArticleRow).where(ArticleRow.seq.in_(sorted(scope))))}
-        texts = [ArticleClaims.model_validate(rows[q].doc).article for q in sorted(rows)]
-        shingle_hashes: set[int] = set()
-        for part in _chunks(sorted(scope)):
-            shingle_hashes.update(s.scalars(select(ShingleRow.hash).where(ShingleRow.article_seq.in_(part))).all())
-        counts = self._postings(shingle_hashes) if len(texts) > 1 else {}
-        found = copied_sentences(texts, lambda h, n: counts.get(h, n)) if len(texts) > 1 else []
-        claim_rows = list(s.scalars(select(ClaimRow).where(ClaimRow.article_seq.in_(sorted(affected)))))
-        for r in claim_rows:
+    def _texts(self, seqs: set[int]) -> dict[int, Article]:
+        missing = sorted(seqs - self.texts.keys())
+        for part in _chunks(missing):
+            for r in self.session.scalars(select(ArticleRow).where(ArticleRow.seq.in_(part))):
+                self.texts[r.seq] = ArticleClaims.model_validate(r.doc).article
+        return {q: self.texts[q] for q in sorted(seqs)}
+
+    def _origins_of(self, seq: int, scope: set[int], known: _Claims) -> set[int]:
+        """Set the origins of article ``seq``'s claims from the copies found among ``scope`` (which
+        holds every article that can copy it or be copied by it); the claims whose origin changed."""
+        texts = self._texts(scope | {seq})
+        found: list[Copied] = []
+        if len(texts) > 1:
+            hashes: set[int] = set()
+            for part in _chunks(sorted(texts)):
+                hashes.update(
+                    self.session.scalars(select(ShingleRow.hash).where(ShingleRow.article_seq.in_(part))).all()
+                )
+            counts = self._postings(hashes)
+            found = copied_sentences(list(texts.values()), lambda h, n: counts.get(h, n))
+        rows = list(self.session.scalars(select(ClaimRow).where(ClaimRow.article_seq == seq).order_by(ClaimRow.seq)))
+        for r in rows:
             if r.seq not in known.rows:
                 known.add(r)
-        origins = claim_origins([known.claims[r.seq] for r in claim_rows], {a.id: a for a in texts}, found)
+        origins = claim_origins([known.claims[r.seq] for r in rows], {a.id: a for a in texts.values()}, found)
         changed = set()
-        for r in claim_rows:
+        for r in rows:
             origin = origins[known.claims[r.seq].id]
             if r.origin != origin:
                 if r.origin:  # a new claim's first origin is no change
                     changed.add(r.seq)
                 r.origin = origin
-        s.flush()
+        self.copies = found
+        return changed
+
+    def _origins(self, article: ArticleRow, known: _Claims) -> set[int]:
+        """Set the origins of the new article's claims, and again those of the articles it turns out
+        to copy or be copied by (a later-added article can be the earlier-published source); returns
+        the claims whose origin changed."""
+        near = self._neighbours(article.seq)
+        changed = self._origins_of(article.seq, near, known)
+        ids = {q: a.id for q, a in self._texts(near).items()}
+        linked = sorted(q for q, aid in ids.items() if any(aid in (c.article, c.source) for c in self.copies))
+        for q in linked:
+            changed |= self._origins_of(q, self._neighbours(q), known)
+        self.session.flush()
         return changed
 
     # -- facts ---------------------------------------------------------------------------------

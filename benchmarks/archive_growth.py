@@ -1,0 +1,196 @@
+"""How the archive's incremental check scales: time per added article and stored claims retrieved
+per new claim, as the archive grows, and whether the final facts equal a from-scratch check.
+
+    python benchmarks/archive_growth.py --sizes 100 1000 10000 --probe 100 \
+        --out benchmarks/results/archive_growth.json
+
+The archive is filled to each size, then ``--probe`` more articles are added one by one and
+timed (they stay: the next size is reached from there). The model is an in-process rule-based
+stub (every sentence of a chunk becomes a claim; adjudication answers from a hash of the pair), so
+what is timed is the archive and the cross-check, not a model. The corpus is
+``synthetic_corpus.make_corpus`` with each company renamed per cohort of 300 articles, so that, as
+in a real archive, subjects keep coming (30 fictional companies covering 10,000 articles would be
+30 blocks that grow without end). Cities and regions do recur across cohorts: their blocks
+overflow the block cap, as a common place name does in a newsroom's archive.
+
+At the end, ``crosscheck`` runs from scratch on every archived article (in archive order, with the
+same stub) and its facts are compared with the archive's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+sys.path.insert(0, str(Path(__file__).parent))
+from recoupe.archive import Archive
+from recoupe.crosscheck import crosscheck
+from recoupe.crosscheck.adjudicate import PairAdjudication
+from recoupe.extraction.schema import ClaimDraft, ClaimDrafts
+from recoupe.models import Article, Usage
+from synthetic_corpus import COMPANIES, make_corpus
+
+COHORT = 300
+_SYLLABLES = ["bra", "cel", "dor", "fin", "gal", "hor", "lim", "mar", "nov", "pel", "quin", "ros", "sel", "tav", "vor"]
+
+
+class StubModel:
+    """Rule-based, in process, deterministic."""
+
+    name = "stub"
+    concurrency = 1
+    target_chars = 350
+
+    def __init__(self) -> None:
+        self.usage = Usage()
+        self.calls = 0
+
+    def complete(
+        self, *, stage: str, prompt: Any, variables: dict[str, Any], response_model: type[BaseModel], **_: Any
+    ) -> Any:
+        self.calls += 1
+        if response_model is ClaimDrafts:
+            drafts = []
+            for sentence in re.split(r"(?<=[.!?])\s+", variables["target"].strip()):
+                if len(sentence) < 20:
+                    continue
+                words = [
+                    w for w in re.findall(r"\b[A-ZÀ-Ö][\w-]+", sentence) if w not in ("Le", "La", "Les", "Un", "Une")
+                ]
+                drafts.append(
+                    ClaimDraft(claim=sentence, quote=sentence, subject=words[0] if words else None, claimant=None)
+                )
+            return ClaimDrafts(claims=drafts[:8])
+        digest = hashlib.sha256(repr(sorted(variables.items())).encode()).digest()[0]
+        relation = ["equivalent", "compatible", "unrelated", "compatible"][digest % 4]
+        return PairAdjudication(relation=relation, rationale="stub")
+
+
+def _name(company: str, cohort: int) -> str:
+    if cohort == 0:
+        return company
+    a, b = divmod(cohort, len(_SYLLABLES))
+    return company[:4] + _SYLLABLES[b] + (_SYLLABLES[a % len(_SYLLABLES)] if a else "")
+
+
+def corpus(n: int, seed: int) -> list[Article]:
+    """``n`` articles: cohorts of :data:`COHORT`, each the synthetic corpus with its own company names."""
+    out: list[Article] = []
+    cohort = 0
+    while len(out) < n:
+        part = make_corpus(COHORT, seed + cohort)
+        for article in part[: n - len(out)]:
+            text = article.text
+            for company in COMPANIES:
+                text = re.sub(rf"\b{re.escape(company)}\b", _name(company, cohort), text)
+            out.append(article.model_copy(update={"id": f"c{cohort:03d}-{article.id}", "text": text}))
+        cohort += 1
+    return out
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run(sizes: list[int], probe: int, seed: int, store: str | None, scratch: bool) -> dict[str, Any]:
+    total = max(sizes) + probe * len(sizes)
+    articles = corpus(total, seed)
+    folder = tempfile.mkdtemp(prefix="recoupe-archive-bench-")
+    url = store or str(Path(folder) / "archive.sqlite")
+    model = StubModel()
+    archive = Archive(url, model=model)
+    at = 0
+    points = []
+    fill_started = time.monotonic()
+    for size in sizes:
+        t = time.monotonic()
+        while archive.stats().articles < size:
+            step = min(50, size - archive.stats().articles)
+            report = archive.add(articles[at : at + step])
+            assert not report.failures, report.failures[:3]
+            at += step
+        fill = time.monotonic() - t
+        per_article: list[float] = []
+        per_claim: list[float] = []
+        for article in articles[at : at + probe]:
+            t0 = time.monotonic()
+            report = archive.add([article])
+            per_article.append(time.monotonic() - t0)
+            claims = len(archive.claims(article.id) or [])
+            per_claim.append(report.candidates / max(1, claims))
+            at += 1
+        stats = archive.stats()
+        point = {
+            "archive_articles": size,
+            "archive_claims_after": stats.claims,
+            "probe_articles": probe,
+            "seconds_per_added_article": {
+                "median": round(statistics.median(per_article), 4),
+                "mean": round(statistics.fmean(per_article), 4),
+                "p90": round(sorted(per_article)[int(0.9 * (len(per_article) - 1))], 4),
+            },
+            "candidates_retrieved_per_claim": {
+                "median": round(statistics.median(per_claim), 2),
+                "mean": round(statistics.fmean(per_claim), 2),
+                "max": round(max(per_claim), 2),
+            },
+            "fill_seconds": round(fill, 1),
+            "facts": stats.facts,
+            "peak_rss_mb": round(_rss_mb(), 1),
+        }
+        points.append(point)
+        print(json.dumps(point), flush=True)
+    result: dict[str, Any] = {
+        "sizes": sizes,
+        "probe": probe,
+        "seed": seed,
+        "store": "postgresql" if url.startswith("postgres") else "sqlite",
+        "points": points,
+        "total_seconds": round(time.monotonic() - fill_started, 1),
+        "model_calls": model.calls,
+    }
+    if scratch:
+        t = time.monotonic()
+        extraction = archive.extraction()
+        from_scratch = crosscheck(extraction, StubModel())
+        got = archive.report().facts
+        result["from_scratch"] = {
+            "articles": len(extraction.articles),
+            "facts": len(got),
+            "equal": [f.model_dump(mode="json") for f in got]
+            == [f.model_dump(mode="json") for f in from_scratch.facts],
+            "seconds": round(time.monotonic() - t, 1),
+        }
+        print(json.dumps(result["from_scratch"]), flush=True)
+    archive.close()
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
+    parser.add_argument("--probe", type=int, default=100, help="articles added one by one at each size")
+    parser.add_argument("--seed", type=int, default=20250301)
+    parser.add_argument("--store", help="an archive URL (default: a SQLite file in a temporary folder)")
+    parser.add_argument("--no-scratch", action="store_true", help="skip the from-scratch comparison")
+    parser.add_argument("--out", help="write the result JSON here")
+    args = parser.parse_args()
+    result = run(sorted(args.sizes), args.probe, args.seed, args.store, not args.no_scratch)
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
