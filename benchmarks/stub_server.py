@@ -199,6 +199,7 @@ def make_handler(counters: Counters, server_ref: list[FakeOpenAIServer]):
         # FakeOpenAIServer keeps every request for tests; a benchmark does not need them.
         server.requests.clear()
         server.headers_seen.clear()
+        server.raw_requests.clear()
         kind, answer = answer_for(body)
         content = json.dumps(answer, ensure_ascii=False)
         prompt_chars = sum(len(str(m.get("content", ""))) for m in body.get("messages") or [])

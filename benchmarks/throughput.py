@@ -42,7 +42,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "results" / "throughput.json"
 RESULT_PREFIX = "RESULT "
-MODES = ("check", "extract", "langextract")
+MODES = ("check", "extract", "langextract", "requests")
+DEFAULT_MODES = ("check", "extract", "langextract")
 
 
 # -- helpers shared by the parent and the workers ------------------------------------------------
@@ -99,11 +100,21 @@ def _version(name: str) -> str | None:
 
 
 # -- workers ---------------------------------------------------------------------------------------
-def _settings(base_url: str, concurrency: int, chunk_chars: int | None = None) -> Any:
+#: ``--requests``: how recoupe sends its requests (``Settings.async_requests``)
+REQUESTS = {"auto": None, "threads": False, "async": True}
+
+
+def _settings(base_url: str, concurrency: int, chunk_chars: int | None = None, requests: str = "auto") -> Any:
     from recoupe import Settings
 
     return Settings(
-        model="stub", base_url=base_url, concurrency=concurrency, use_cache=False, timeout=30, chunk_chars=chunk_chars
+        model="stub",
+        base_url=base_url,
+        concurrency=concurrency,
+        use_cache=False,
+        timeout=30,
+        chunk_chars=chunk_chars,
+        async_requests=REQUESTS[requests],
     )
 
 
@@ -179,18 +190,61 @@ def _run_check(articles: list[Any], settings: Any) -> tuple[dict[str, Any], Any]
     return out, report
 
 
+#: recoupe's own work per article in extraction (called from the caller's thread on both paths):
+#: the functions of ``recoupe.extraction.driver`` whose time the extract runs add up.
+_EXTRACT_PHASES = ("split_sentences", "make_chunks", "build_claim", "coverage_claims")
+
+
 def _run_extract(articles: list[Any], settings: Any) -> dict[str, Any]:
     import recoupe
+    from recoupe.extraction import driver
 
+    timed = {name: _Timed(driver, name) for name in _EXTRACT_PHASES}
     t0 = time.perf_counter()
     extraction = recoupe.extract(articles, settings)
     wall = time.perf_counter() - t0
+    phases = {name: t.result() for name, t in timed.items()}
     return {
+        "phases": {**phases, "own_cpu_s": round(sum(p["cpu_s"] for p in phases.values()), 3)},
         "wall_s": wall,
         "claims": len(extraction.claims()),
         **_claim_kinds(extraction.claims()),
         "failures": len(extraction.failures),
         "usage": {name: s.model_dump() for name, s in extraction.usage.stages.items()},
+    }
+
+
+def _run_requests(articles: list[Any], settings: Any) -> dict[str, Any]:
+    """The request path alone: one extraction request per article (its first 1000 characters as
+    the TARGET), through ``run_concurrently`` and ``LLM.complete`` as extraction sends them, and
+    nothing of recoupe's own work per article (no splitting, grounding or coverage)."""
+    from recoupe.extraction.schema import EXTRACT_PROMPT, ClaimDrafts
+    from recoupe.llm import LLM, load_prompt, run_concurrently
+
+    prompt = load_prompt(EXTRACT_PROMPT)
+    t0 = time.perf_counter()
+    llm = LLM(settings)
+    try:
+
+        def ask(article: Any) -> Any:
+            return llm.complete(
+                stage="extract",
+                prompt=prompt,
+                variables={"target": article.text[:1000], "context": ""},
+                response_model=ClaimDrafts,
+                article_id=article.id,
+                chunk_index=0,
+            )
+
+        outcomes = [r for _, r in run_concurrently(ask, articles, llm.concurrency)]
+    finally:
+        llm.close()
+    wall = time.perf_counter() - t0
+    return {
+        "wall_s": wall,
+        "claims": sum(len(r.claims) for r in outcomes if not isinstance(r, BaseException)),
+        "failures": sum(isinstance(r, BaseException) for r in outcomes),
+        "usage": {name: s.model_dump() for name, s in llm.usage.stages.items()},
     }
 
 
@@ -259,8 +313,8 @@ def worker(args: argparse.Namespace) -> int:
         import langextract  # noqa: F401
 
     articles = make_corpus(args.n, seed=args.seed)
-    settings = _settings(args.base_url, args.concurrency, args.chunk_chars)
-    chunking = _chunk_stats(articles, settings) if args.worker != "langextract" else {}
+    settings = _settings(args.base_url, args.concurrency, args.chunk_chars, args.requests)
+    chunking = _chunk_stats(articles, settings) if args.worker in ("check", "extract") else {}
     _control(args.base_url, "__reset__")
     _heartbeat(args.base_url, f"{args.worker} n={args.n}", every=60.0)
     rss_before = _peak_rss_mb()
@@ -270,6 +324,8 @@ def worker(args: argparse.Namespace) -> int:
         out, _ = _run_check(articles, settings)
     elif args.worker == "extract":
         out = _run_extract(articles, settings)
+    elif args.worker == "requests":
+        out = _run_requests(articles, settings)
     else:
         out = _run_langextract(articles, settings, args.base_url, max(args.concurrency, args.lx_batch_length))
     cpu = time.process_time() - cpu0
@@ -285,6 +341,7 @@ def worker(args: argparse.Namespace) -> int:
     out.update(
         mode=args.worker,
         n=args.n,
+        requests="async" if settings.use_async else "threads",
         concurrency=args.concurrency,
         latency=args.latency,
         cpu_s=round(cpu, 3),
@@ -413,6 +470,8 @@ def _run_worker(mode: str, n: int, base_url: str, args: argparse.Namespace) -> d
         str(args.seed),
         "--lx-batch-length",
         str(args.lx_batch_length),
+        "--requests",
+        args.requests,
     ] + (["--chunk-chars", str(args.chunk_chars)] if args.chunk_chars else [])
     try:
         # stderr passes through: the workers' heartbeat and any warning from recoupe.
@@ -732,8 +791,11 @@ def main(argv: list[str] | None = None) -> int:
         "--modes",
         nargs="+",
         choices=MODES,
-        default=list(MODES),
-        help="which runs to make for every size (default: all three)",
+        default=list(DEFAULT_MODES),
+        help=(
+            "which runs to make for every size (default: the first three; requests: the extraction "
+            "requests alone, one per article, without splitting, grounding or coverage)"
+        ),
     )
     parser.add_argument(
         "--run-timeout",
@@ -754,6 +816,12 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=None,
         help="recoupe's extraction target size (default: recoupe's for an endpoint, 1000)",
+    )
+    parser.add_argument(
+        "--requests",
+        choices=sorted(REQUESTS),
+        default="auto",
+        help="recoupe's requests: from threads, from the event loop, or auto (the event loop above 32 in flight)",
     )
     parser.add_argument("--profile", type=int, metavar="N", help="profile check on N articles instead")
     parser.add_argument("--profile-mode", choices=("check", "extract"), default="check")
@@ -780,6 +848,7 @@ def main(argv: list[str] | None = None) -> int:
         "concurrency": args.concurrency,
         "sizes": args.sizes,
         "chunk_chars": args.chunk_chars,
+        "requests": args.requests,
         "seed": args.seed,
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),

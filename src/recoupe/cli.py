@@ -58,6 +58,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         max_retries=getattr(args, "max_retries", None),
         chunk_chars=getattr(args, "chunk_chars", None),
         requests_per_minute=getattr(args, "rpm", None),
+        async_requests=getattr(args, "async_requests", None),
     )
 
 
@@ -75,6 +76,13 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
         type=int,
         help="characters of text per extraction request (env RECOUPE_CHUNK_CHARS; "
         "default 350 on the embedded model, 1000 on an endpoint)",
+    )
+    p.add_argument(
+        "--async-requests",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="send requests from one asyncio loop instead of threads (env RECOUPE_ASYNC; "
+        "default: on for a hosted endpoint at a concurrency above 32)",
     )
 
 

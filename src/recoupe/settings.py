@@ -13,7 +13,14 @@ from urllib.parse import urlsplit
 
 from .errors import ConfigError
 
-__all__ = ["EMBEDDED_MODEL", "EMBEDDED_TARGET_CHARS", "ENDPOINT_TARGET_CHARS", "Settings", "default_cache_root"]
+__all__ = [
+    "ASYNC_CONCURRENCY",
+    "EMBEDDED_MODEL",
+    "EMBEDDED_TARGET_CHARS",
+    "ENDPOINT_TARGET_CHARS",
+    "Settings",
+    "default_cache_root",
+]
 
 #: The model name the embedded server answers as (Qwen2.5-Coder-1.5B-Instruct, Q4_K_M).
 EMBEDDED_MODEL = "qwen2.5-coder-1.5b-instruct-q4_k_m"
@@ -30,6 +37,10 @@ def default_cache_root() -> Path:
 EMBEDDED_TARGET_CHARS = 350
 ENDPOINT_TARGET_CHARS = 1000
 
+#: Above this many requests in flight, an endpoint is asked from one event loop rather than from
+#: one thread per request, unless ``Settings.async_requests`` says otherwise.
+ASYNC_CONCURRENCY = 32
+
 
 def _integer(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
@@ -37,6 +48,16 @@ def _integer(value: Any) -> bool:
 
 def _finite(value: Any) -> bool:
     return (isinstance(value, int | float) and not isinstance(value, bool)) and math.isfinite(value)
+
+
+def _boolean(raw: str) -> bool:
+    """``1``/``true``/``yes``/``on`` or ``0``/``false``/``no``/``off`` (any case)."""
+    word = raw.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
 
 
 def _url(value: Any) -> bool:
@@ -67,6 +88,7 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "max_backoff": (lambda v: _finite(v) and v >= 0, "a number of seconds of at least 0"),
     "requests_per_minute": (lambda v: v is None or (_finite(v) and v > 0), "None or a number above 0"),
     "chunk_chars": (lambda v: v is None or (_integer(v) and v >= 1), "None or an integer of at least 1"),
+    "async_requests": (lambda v: v is None or isinstance(v, bool), "None, True or False"),
 }
 
 #: The environment variables :meth:`Settings.from_env` reads: the setting each sets, and its parser.
@@ -78,6 +100,7 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "RECOUPE_CONCURRENCY": ("concurrency", int),
     "RECOUPE_RPM": ("requests_per_minute", float),
     "RECOUPE_CHUNK_CHARS": ("chunk_chars", int),
+    "RECOUPE_ASYNC": ("async_requests", _boolean),
 }
 
 
@@ -135,6 +158,12 @@ class Settings:
     #: comes on top). ``None``: 350 on the embedded model, 1000 on an endpoint; see
     #: :attr:`target_chars`
     chunk_chars: int | None = None
+    #: send requests from one asyncio event loop (an ``openai.AsyncOpenAI`` client) instead of one
+    #: thread per request in flight, with the same retries, re-asks, rate-limit pauses and cache,
+    #: and an in-flight limit that halves after repeated 429s and grows back slowly. ``None``
+    #: (the default): on when more than ``ASYNC_CONCURRENCY`` (32) requests are in flight on an
+    #: endpoint; see :attr:`use_async`
+    async_requests: bool | None = None
 
     def __post_init__(self) -> None:
         """Refuse a setting that cannot work, naming it: a :class:`ConfigError` here, at the edge,
@@ -166,6 +195,14 @@ class Settings:
         return EMBEDDED_TARGET_CHARS if self.embedded else ENDPOINT_TARGET_CHARS
 
     @property
+    def use_async(self) -> bool:
+        """Whether requests go through the event loop: ``async_requests`` when set, else on for an
+        endpoint (not the embedded server) with a concurrency above ``ASYNC_CONCURRENCY``."""
+        if self.async_requests is not None:
+            return self.async_requests
+        return not self.embedded and self.concurrency > ASYNC_CONCURRENCY
+
+    @property
     def resolved_cache_dir(self) -> Path:
         return self.cache_dir or (default_cache_root() / "llm")
 
@@ -183,7 +220,9 @@ class Settings:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
         """Settings from ``OPENAI_API_KEY``, ``OPENAI_BASE_URL``, ``RECOUPE_MODEL``,
-        ``RECOUPE_CACHE_DIR``, ``RECOUPE_CONCURRENCY``, ``RECOUPE_RPM`` and ``RECOUPE_CHUNK_CHARS``;
+        ``RECOUPE_CACHE_DIR``, ``RECOUPE_CONCURRENCY``, ``RECOUPE_RPM``, ``RECOUPE_CHUNK_CHARS`` and
+        ``RECOUPE_ASYNC`` (``1``/``true``/``yes``/``on`` or ``0``/``false``/``no``/``off``; unset:
+        decided by the concurrency, see :attr:`use_async`);
         explicit ``overrides`` win (``None`` values are ignored). A variable that cannot be read
         raises :class:`ConfigError` naming it (an overridden one is not read)."""
         env = dict(os.environ if env is None else env)
@@ -202,7 +241,8 @@ class Settings:
                 value = parse(raw.strip()) if parse in (int, float) else parse(raw)
             except ValueError:
                 value = None
-            problem = f"{name} must be {_RULES[name][1]}" if value is None else _problem(name, value)
+            what = "1, true, yes, on, 0, false, no or off" if parse is _boolean else _RULES[name][1]
+            problem = f"{name} must be {what}" if value is None else _problem(name, value)
             if problem:
                 raise ConfigError(f"{variable}={shown}: {problem}")
             values[name] = value

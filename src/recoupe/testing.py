@@ -126,6 +126,8 @@ class FakeOpenAIServer:
         self.default = default
         self.latency = latency
         self.requests: list[dict[str, Any]] = []
+        #: the body of each request as it was sent, bytes for bytes, in the order of ``requests``
+        self.raw_requests: list[bytes] = []
         self.headers_seen: list[dict[str, str]] = []
         #: ``time.monotonic()`` at which each request arrived, in the order of ``requests``
         self.arrivals: list[float] = []
@@ -140,10 +142,12 @@ class FakeOpenAIServer:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))
-                body = json.loads(self.rfile.read(length) or b"{}")
+                raw = self.rfile.read(length)
+                body = json.loads(raw or b"{}")
                 with outer._lock:
                     outer.arrivals.append(time.monotonic())
                     outer.requests.append(body)
+                    outer.raw_requests.append(raw)
                     outer.headers_seen.append(dict(self.headers))
                     reply = outer._script.popleft() if outer._script else None
                 if reply is None:

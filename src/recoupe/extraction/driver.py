@@ -12,7 +12,7 @@ from rapidfuzz import fuzz
 from ..chunking import make_chunks, split_sentences
 from ..errors import ArticleError, RecoupeError, TruncatedOutputError
 from ..lexicon import fold
-from ..llm.concurrency import run_concurrently
+from ..llm.concurrency import first_pass, run_concurrently
 from ..llm.model import Model
 from ..llm.prompts import load_prompt
 from ..models import (
@@ -75,8 +75,10 @@ def _extract_chunk(model: Model, article: Article, chunk: Chunk, sentences: Sequ
     except TruncatedOutputError:
         if len(chunk.sentence_indexes) <= 1:
             raise
-        # A repetition loop or a long answer: ask again one sentence at a time.
-        log.warning("article %s chunk %d: answer truncated; retrying sentence by sentence", article.id, chunk.index)
+        # A repetition loop or a long answer: ask again one sentence at a time. (On the event loop
+        # this function runs again after each answer: the warning is logged the first time.)
+        if first_pass():
+            log.warning("article %s chunk %d: answer truncated; retrying sentence by sentence", article.id, chunk.index)
         drafts: list[ClaimDraft] = []
         for i in chunk.sentence_indexes:
             s = sentences[i]
