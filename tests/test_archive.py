@@ -275,3 +275,69 @@ def test_postgresql_equals_from_scratch(pg_url: str) -> None:  # noqa: F811
         _assert_same_as_scratch(archive, RuleModel())
         with Session(archive.engine) as s:
             assert s.scalar(select(func.count()).select_from(FactRow)) == len(archive.report().facts)
+
+
+@pytest.mark.parametrize("name", ["gigafactory", "stade"])
+def test_copies_found_in_any_order_and_boilerplate_as_over_all(
+    tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Added newest first, a copy's source arrives after the copy; with a tiny boilerplate limit,
+    later articles turn shingles into boilerplate that earlier copies were found through."""
+    syndication = importlib.import_module("recoupe.crosscheck.syndication")
+    monkeypatch.setattr(syndication, "MAX_SHINGLE_POSTINGS", 3)
+    monkeypatch.setattr(incremental, "MAX_SHINGLE_POSTINGS", 3)
+    articles = list(reversed(_gold_set(name)))
+    with Archive(str(tmp_path / "a.sqlite")) as archive:
+        for ac in articles:
+            archive.add_extracted(Extraction(articles=[ac]))
+        _assert_same_as_scratch(archive)
+        origins = {m.origin for f in archive.report().facts for m in f.members}
+        assert any(o.startswith("article:") for o in origins)
+
+
+def test_a_relayed_wire_counts_once_when_its_source_comes_last(tmp_path: Path) -> None:
+    """Constructed: two outlets reproduce a wire's sentences without naming it; the wire, published
+    first, is added last and becomes the origin of what they copied, through a chain of copies."""
+    import datetime as dt
+
+    wire_text = (
+        "Acme Industries will build a battery plant near Lyon, creating 500 jobs by 2028 in the region. "
+        "The plant will make batteries for electric cars sold across Europe from the end of the decade."
+    )
+    wire = Article(id="wire", outlet="Wire", published=dt.date(2026, 3, 9), text=wire_text)
+    copies = [
+        Article(
+            id=f"copy{n}",
+            outlet=f"Outlet {n}",
+            published=dt.date(2026, 3, 10),
+            text=wire_text + " The mayor welcomed it.",
+        )
+        for n in (1, 2)
+    ]
+
+    def claims_of(article: Article) -> ArticleClaims:
+        sentence = article.text.split(". ")[0] + "."
+        start = article.text.index(sentence)
+        from recoupe.models import Alignment, Span
+
+        claim = Claim(
+            id=f"{article.id}-c0",
+            article_id=article.id,
+            text=sentence,
+            quote=sentence,
+            span=Span(start=start, end=start + len(sentence)),
+            alignment=Alignment.exact,
+            subject="Acme Industries",
+        )
+        return ArticleClaims(article=article, claims=[claim])
+
+    with Archive(str(tmp_path / "a.sqlite")) as archive:
+        for article in [*copies, wire]:
+            archive.add_extracted(Extraction(articles=[claims_of(article)]))
+        _assert_same_as_scratch(archive)
+        with Session(archive.engine) as s:
+            origins = dict(s.execute(select(ClaimRow.article_id, ClaimRow.origin)).tuples().all())
+            sources = dict(s.execute(select(ClaimRow.article_id, ClaimRow.copied_from)).tuples().all())
+        assert origins["copy1"] == origins["copy2"] == origins["wire"]
+        # copy2 copies copy1 (same day, same text: the later id is the copy), which copies the wire
+        assert sources == {"copy1": "wire", "copy2": "copy1", "wire": None}

@@ -719,7 +719,8 @@ def test_amounts_that_count_different_things_are_unrelated():
 
 def _pairing_by_definition(claims: list[Claim]) -> list[tuple[str, str]]:
     """candidate_pairs as its docstring defines it, pair by pair over all pairs: the reference the
-    vectorised implementation must reproduce exactly."""
+    vectorised implementation must reproduce exactly (amounts compared within a shared block key
+    small enough to say something)."""
     from rapidfuzz import fuzz
 
     from recoupe.crosscheck.features import ClaimFeatures
@@ -728,7 +729,8 @@ def _pairing_by_definition(claims: list[Claim]) -> list[tuple[str, str]]:
         LEXICAL_THRESHOLD,
         MAX_LEXICAL_BLOCK,
         MAX_PARTNERS,
-        _amounts,
+        amounts_of,
+        block_keys,
     )
     from recoupe.lexicon import fold
 
@@ -743,20 +745,26 @@ def _pairing_by_definition(claims: list[Claim]) -> list[tuple[str, str]]:
 
         return subject_key(name)
 
+    def _keys(c: Claim) -> frozenset[str]:
+        return block_keys(ClaimFeatures.of(c))
+
     folded = [fold(c.text) for c in claims]
     block_size: dict[str, int] = {}
+    key_size: dict[str, int] = {}
     for c in claims:
         for key in _entities(c):
             block_size[key] = block_size.get(key, 0) + 1
+        for key in _keys(c):
+            key_size[key] = key_size.get(key, 0) + 1
     found = []
     for i, j in itertools.combinations(range(len(claims)), 2):
         a, b = claims[i], claims[j]
         if a.article_id == b.article_id:
             continue
-        amounts = any(
+        amounts = any(key_size[k] <= MAX_LEXICAL_BLOCK for k in _keys(a) & _keys(b)) and any(
             ka == kb and max(va, vb) / min(va, vb) <= CANDIDATE_FACTOR
-            for ka, va in (_amounts(a.quantity) if a.quantity else [])
-            for kb, vb in (_amounts(b.quantity) if b.quantity else [])
+            for ka, va in (amounts_of(a.quantity) if a.quantity else [])
+            for kb, vb in (amounts_of(b.quantity) if b.quantity else [])
         )
         dated = (
             bool(_subject_key(a.subject))

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from ..crosscheck.features import ClaimFeatures
+from ..crosscheck.syndication import Split
 from ..errors import ArticleError, ConfigError, RecoupeError
 from ..extraction import extract_articles
 from ..llm.model import Model
@@ -101,6 +102,7 @@ class Archive:
         self._owned: Any = None
         # claims never change once stored: their features are computed once per archive object
         self._features: dict[tuple[int, str], tuple[Claim, ClaimFeatures]] = {}
+        self._sentences: dict[tuple[str, str], Split] = {}
 
     @classmethod
     def from_settings(cls, url: str | None, settings: Settings, **options: Any) -> Archive:
@@ -214,7 +216,16 @@ class Archive:
         with self._writer, self._transaction() as s:
             if s.scalar(select(ArticleRow.seq).where(ArticleRow.id == extracted.article.id)) is not None:
                 return [], 0  # added meanwhile by another writer
-            step = Integration(s, self.model, self.adjudicate, self.model_contradictions, features_cache=self._features)
+            if len(self._sentences) > _FEATURES_KEPT // 4:
+                self._sentences.clear()
+            step = Integration(
+                s,
+                self.model,
+                self.adjudicate,
+                self.model_contradictions,
+                features_cache=self._features,
+                sentences_cache=self._sentences,
+            )
             changes = step.run(extracted)
             if not store:
                 s.rollback()

@@ -43,6 +43,8 @@ from ..crosscheck.syndication import (
     MAX_SHINGLE_POSTINGS,
     MIN_SHARED_SHINGLES,
     Copied,
+    Split,
+    comparable_sentences,
     copied_sentences,
     sentence_shingles,
 )
@@ -131,7 +133,7 @@ class Integration:
     sizes: dict[tuple[str, str], int] = field(default_factory=dict)
     posting_counts: dict[int, int] = field(default_factory=dict)
     texts: dict[int, Article] = field(default_factory=dict)
-    copies: list[Copied] = field(default_factory=list)
+    sentences_cache: dict[tuple[str, str], Split] | None = None
     known: _Claims | None = None
 
     def run(self, extracted: ArticleClaims) -> list[FactChange]:
@@ -196,7 +198,7 @@ class Integration:
 
     def _store_shingles(self, article: ArticleRow, text: Article) -> None:
         seen: set[tuple[int, int]] = set()
-        for start, hashes in sentence_shingles(text):
+        for start, hashes in sentence_shingles(text, self._split):
             for h in hashes:
                 if (h, start) not in seen:
                     seen.add((h, start))
@@ -402,45 +404,123 @@ class Integration:
                 self.texts[r.seq] = ArticleClaims.model_validate(r.doc).article
         return {q: self.texts[q] for q in sorted(seqs)}
 
-    def _origins_of(self, seq: int, scope: set[int], known: _Claims) -> set[int]:
-        """Set the origins of article ``seq``'s claims from the copies found among ``scope`` (which
-        holds every article that can copy it or be copied by it); the claims whose origin changed."""
-        texts = self._texts(scope | {seq})
+    def _split(self, article: Article) -> Split:
+        cache = self.sentences_cache if self.sentences_cache is not None else {}
+        key = (article.id, hashlib.sha256(article.text.encode()).hexdigest())
+        if key not in cache:
+            cache[key] = comparable_sentences(article)
+        return cache[key]
+
+    def _set_origins(
+        self, seq: int, article_of: dict[str, Article], found: list[Copied], known: _Claims, *, uncovered_only: bool
+    ) -> set[int]:
+        """Set the origins of article ``seq``'s claims from ``found``; with ``uncovered_only``, only
+        of the claims that no earlier copy covers. Returns the claims whose origin changed."""
+        rows = list(self.session.scalars(select(ClaimRow).where(ClaimRow.article_seq == seq).order_by(ClaimRow.seq)))
+        if uncovered_only:
+            rows = [r for r in rows if r.copied_from is None]
+        for r in rows:
+            if r.seq not in known.rows:
+                known.add(r)
+        sources: dict[str, str] = {}
+        origins = claim_origins([known.claims[r.seq] for r in rows], article_of, found, sources)
+        changed = set()
+        for r in rows:
+            cid = known.claims[r.seq].id
+            if r.origin != origins[cid]:
+                if r.origin:  # a new claim's first origin is no change
+                    changed.add(r.seq)
+                r.origin = origins[cid]
+            r.copied_from = sources.get(cid)
+        return changed
+
+    def _copies_of(self, seq: int) -> tuple[dict[str, Article], list[Copied]]:
+        """The copies from or into article ``seq``, found among the articles that share enough
+        shingles with it (with whole-archive shingle counts), and those articles by id."""
+        near = self._neighbours(seq)
+        texts = self._texts(near | {seq})
+        order = sorted(texts)
         found: list[Copied] = []
-        if len(texts) > 1:
+        if len(order) > 1:
             hashes: set[int] = set()
-            for part in _chunks(sorted(texts)):
+            for part in _chunks(order):
                 hashes.update(
                     self.session.scalars(select(ShingleRow.hash).where(ShingleRow.article_seq.in_(part))).all()
                 )
             counts = self._postings(hashes)
-            found = copied_sentences(list(texts.values()), lambda h, n: counts.get(h, n))
-        rows = list(self.session.scalars(select(ClaimRow).where(ClaimRow.article_seq == seq).order_by(ClaimRow.seq)))
-        for r in rows:
-            if r.seq not in known.rows:
-                known.add(r)
-        origins = claim_origins([known.claims[r.seq] for r in rows], {a.id: a for a in texts.values()}, found)
-        changed = set()
-        for r in rows:
-            origin = origins[known.claims[r.seq].id]
-            if r.origin != origin:
-                if r.origin:  # a new claim's first origin is no change
-                    changed.add(r.seq)
-                r.origin = origin
-        self.copies = found
-        return changed
+            found = copied_sentences(
+                [texts[q] for q in order], lambda h, n: counts.get(h, n), only=order.index(seq), split=self._split
+            )
+        return {texts[q].id: texts[q] for q in order}, found
+
+    def _chain(self, seq: int) -> tuple[dict[str, Article], list[Copied]]:
+        """:meth:`_copies_of` ``seq``, with the copies of every article it copies, and of theirs,
+        so that a copy of a copy of a wire takes the wire's origin."""
+        article_of, found = self._copies_of(seq)
+        seen = {self._texts({seq})[seq].id}
+        todo = sorted({c.source for c in found if c.article in seen})
+        while todo:
+            source = todo.pop()
+            if source in seen:
+                continue
+            seen.add(source)
+            q = self.session.scalar(select(ArticleRow.seq).where(ArticleRow.id == source))
+            if q is None:
+                continue
+            more_of, more = self._copies_of(q)
+            article_of.update(more_of)
+            found = [c for c in found if c.article != source] + [c for c in more if c.article == source]
+            todo.extend(sorted({c.source for c in more if c.article == source} - seen))
+        return article_of, found
 
     def _origins(self, article: ArticleRow, known: _Claims) -> set[int]:
-        """Set the origins of the new article's claims, and again those of the articles it turns out
-        to copy or be copied by (a later-added article can be the earlier-published source); returns
-        the claims whose origin changed."""
-        near = self._neighbours(article.seq)
-        changed = self._origins_of(article.seq, near, known)
-        ids = {q: a.id for q, a in self._texts(near).items()}
-        linked = sorted(q for q, aid in ids.items() if any(aid in (c.article, c.source) for c in self.copies))
-        for q in linked:
-            changed |= self._origins_of(q, self._neighbours(q), known)
-        self.session.flush()
+        """Set the origins of the new article's claims from its copies. An earlier article that
+        turns out to copy it (the new one was published first) takes its origin for the claims no
+        earlier copy covers: the new article's copies come last in a from-scratch run's order, so
+        they decide only those. A shingle this article makes boilerplate (found in more than
+        :data:`MAX_SHINGLE_POSTINGS` sentences) no longer counts as evidence of copying: the
+        articles holding it are looked at again whole. An article whose origins changed passes the
+        change on to the articles that copy it. Returns the claims whose origin changed."""
+        s = self.session
+        own = Counter(s.scalars(select(ShingleRow.hash).where(ShingleRow.article_seq == article.seq)).all())
+        counts = self._postings(set(own))
+        crossed = sorted(h for h, n in own.items() if counts[h] - n <= MAX_SHINGLE_POSTINGS < counts[h])
+        again: set[int] = set()
+        for part in _chunks(crossed):
+            again.update(s.scalars(select(ShingleRow.article_seq).where(ShingleRow.hash.in_(part))).all())
+        again.discard(article.seq)
+        article_of, found = self._chain(article.seq)
+        changed = self._set_origins(article.seq, article_of, found, known, uncovered_only=False)
+        touched_articles = {article.seq}
+        seq_of = {r.id: r.seq for r in s.scalars(select(ArticleRow).where(ArticleRow.id.in_(sorted(article_of))))}
+        for aid in sorted({c.article for c in found if c.source == article.id}):
+            q = seq_of[aid]
+            if q not in again:
+                copies = [c for c in found if c.article in (aid, article.id)]
+                got = self._set_origins(q, article_of, copies, known, uncovered_only=True)
+                changed |= got
+                touched_articles |= {q} if got else set()
+        for q in sorted(again):
+            others, copies = self._chain(q)
+            got = self._set_origins(q, others, copies, known, uncovered_only=False)
+            changed |= got
+            touched_articles |= {q} if got else set()
+        # pass changed origins down the chains of copies
+        done = {article.seq}
+        todo = touched_articles - {article.seq} if changed else set()
+        while todo:
+            s.flush()
+            ids = [a.id for a in self._texts(todo).values()]
+            done |= todo
+            dependents = set(s.scalars(select(ClaimRow.article_seq).where(ClaimRow.copied_from.in_(ids))).all())
+            todo = set()
+            for q in sorted(dependents - done):
+                others, copies = self._chain(q)
+                got = self._set_origins(q, others, copies, known, uncovered_only=False)
+                if got:
+                    changed |= got
+                    todo.add(q)
+        s.flush()
         return changed
 
     # -- facts ---------------------------------------------------------------------------------

@@ -77,6 +77,8 @@ class ClaimRow(Base):
     article_seq: Mapped[int] = mapped_column(ForeignKey("articles.seq", ondelete="CASCADE"), index=True)
     article_id: Mapped[str] = mapped_column(String(200), index=True)
     origin: Mapped[str] = mapped_column(String(300))
+    #: the article whose sentence it copies, when its origin comes from a copied sentence
+    copied_from: Mapped[str | None] = mapped_column(String(200))
     doc: Mapped[dict[str, Any]]
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
 

@@ -25,28 +25,37 @@ from .syndication import Copied, copied_sentences
 __all__ = ["claim_origins", "crosscheck", "judge_pairs"]
 
 
-def claim_origins(claims: list[Claim], article_of: dict[str, Article], found: list[Copied]) -> dict[str, str]:
+def claim_origins(
+    claims: list[Claim], article_of: dict[str, Article], found: list[Copied], sources: dict[str, str] | None = None
+) -> dict[str, str]:
     """Each claim's independent origin; a claim in a sentence copied from another article without
     credit (``found``: :func:`copied_sentences` of the articles) takes the origin of the sentence
-    it copies."""
+    it copies, and so on up a chain of copies (a copy of a copy of a wire is the wire). ``sources``,
+    when given, gets the id of the article each copied claim copies directly."""
     copied: dict[str, list[Copied]] = {}
     for c in found:
         copied.setdefault(c.article, []).append(c)
+
+    def origin(claim: Claim, article: Article, seen: frozenset[str]) -> tuple[str, str | None]:
+        if claim.span is not None:
+            for c in copied.get(article.id, []):
+                if c.span.start <= claim.span.start < c.span.end and c.source in article_of and c.source not in seen:
+                    source = article_of[c.source]
+                    at_source = claim.model_copy(
+                        update={"span": c.source_span, "quote": c.source_span.slice(source.text)}
+                    )
+                    return origin(at_source, source, seen | {source.id})[0], c.source
+        return claim_origin(claim, article), None
+
     origins = {}
     for claim in claims:
         article = article_of.get(claim.article_id)
         if article is None:
             origins[claim.id] = f"article:{claim.article_id}"
             continue
-        origins[claim.id] = claim_origin(claim, article)
-        if claim.span is None:
-            continue
-        for c in copied.get(article.id, []):
-            if c.span.start <= claim.span.start < c.span.end and c.source in article_of:
-                source = article_of[c.source]
-                at_source = claim.model_copy(update={"span": c.source_span, "quote": c.source_span.slice(source.text)})
-                origins[claim.id] = claim_origin(at_source, source)
-                break
+        origins[claim.id], direct = origin(claim, article, frozenset({article.id}))
+        if sources is not None and direct is not None:
+            sources[claim.id] = direct
     return origins
 
 

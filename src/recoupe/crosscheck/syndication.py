@@ -33,7 +33,16 @@ from ..chunking import split_sentences
 from ..lexicon import fold
 from ..models import Article, Span
 
-__all__ = ["COPY_RATIO", "MIN_COPIED", "Copied", "copied_sentences", "sentence_shingles", "shingle_hash"]
+__all__ = [
+    "COPY_RATIO",
+    "MIN_COPIED",
+    "Copied",
+    "Split",
+    "comparable_sentences",
+    "copied_sentences",
+    "sentence_shingles",
+    "shingle_hash",
+]
 
 #: Least rapidfuzz ratio (0-100) of two folded sentences for one to be a copy of the other.
 COPY_RATIO = 90
@@ -82,27 +91,41 @@ def shingle_hash(shingle: tuple[str, ...]) -> int:
     return int.from_bytes(digest, "big") >> 1
 
 
-def sentence_shingles(article: Article) -> list[tuple[int, set[int]]]:
-    """The hashed shingles of every sentence of ``article`` long enough to compare, by the
-    sentence's start offset: what an archive indexes to find the articles a new one may copy."""
-    sentences, _ = _sentences([article])
-    return [(s.span.start, {shingle_hash(sh) for sh in _shingles(s.folded)}) for s in sentences]
+#: An article's sentences long enough to compare (span, folded text), and its sentence count.
+Split = tuple[list[tuple[Span, str]], int]
 
 
-def _sentences(articles: Sequence[Article]) -> tuple[list[_Sentence], list[int]]:
+def comparable_sentences(article: Article) -> Split:
+    """The sentences of ``article`` long enough to compare, folded, and how many sentences it has."""
+    split = split_sentences(article.text, article.lang)
+    return [(s.span, fold(s.text)) for s in split if sum(ch.isalpha() for ch in s.text) >= MIN_LETTERS], len(split)
+
+
+def _sentences(
+    articles: Sequence[Article], split: Callable[[Article], Split] = comparable_sentences
+) -> tuple[list[_Sentence], list[int]]:
     """The sentences long enough to compare, and every article's sentence count (split once)."""
-    out = []
+    out: list[_Sentence] = []
     counts = []
     for n, article in enumerate(articles):
-        split = split_sentences(article.text, article.lang)
-        counts.append(len(split))
-        for s in split:
-            if sum(ch.isalpha() for ch in s.text) >= MIN_LETTERS:
-                out.append(_Sentence(n, s.span, fold(s.text)))
+        sentences, count = split(article)
+        counts.append(count)
+        out.extend(_Sentence(n, span, folded) for span, folded in sentences)
     return out, counts
 
 
-def _copy_pairs(sentences: list[_Sentence], postings_of: Callable[[int, int], int]) -> list[tuple[int, int]]:
+def sentence_shingles(
+    article: Article, split: Callable[[Article], Split] = comparable_sentences
+) -> list[tuple[int, set[int]]]:
+    """The hashed shingles of every sentence of ``article`` long enough to compare, by the
+    sentence's start offset: what an archive indexes to find the articles a new one may copy."""
+    sentences, _ = split(article)
+    return [(span.start, {shingle_hash(sh) for sh in _shingles(folded)}) for span, folded in sentences]
+
+
+def _copy_pairs(
+    sentences: list[_Sentence], postings_of: Callable[[int, int], int], only: int | None = None
+) -> list[tuple[int, int]]:
     """Pairs of sentence indexes (of different articles) that are copies of each other."""
     index: dict[tuple[str, ...], list[int]] = defaultdict(list)
     shingles = [_shingles(s.folded) for s in sentences]
@@ -116,7 +139,8 @@ def _copy_pairs(sentences: list[_Sentence], postings_of: Callable[[int, int], in
         for x in range(len(postings)):
             for y in range(x + 1, len(postings)):
                 i, j = postings[x], postings[y]
-                if sentences[i].article != sentences[j].article:
+                a, b = sentences[i].article, sentences[j].article
+                if a != b and (only is None or only in (a, b)):
                     shared[(i, j)] += 1
     return sorted(
         (i, j)
@@ -130,17 +154,23 @@ def _local_postings(shingle: int, count: int) -> int:
 
 
 def copied_sentences(
-    articles: Sequence[Article], postings: Callable[[int, int], int] = _local_postings
+    articles: Sequence[Article],
+    postings: Callable[[int, int], int] = _local_postings,
+    *,
+    only: int | None = None,
+    split: Callable[[Article], Split] = comparable_sentences,
 ) -> list[Copied]:
     """Every sentence that an article copies from another, with where it comes from.
 
     ``postings(hash, count)`` tells in how many sentences a shingle occurs (``count``: among these
     articles); an archive that hands over only the articles that share shingles with a new one
-    gives the count over all it holds, so that boilerplate is told apart as it is over all.
+    gives the count over all it holds, so that boilerplate is told apart as it is over all. With
+    ``only`` (an index into ``articles``), only copies from or into that article are looked for;
+    ``split`` gives an article's :func:`comparable_sentences` (an archive keeps them).
     """
-    sentences, counts = _sentences(articles)
+    sentences, counts = _sentences(articles, split)
     by_articles: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
-    for i, j in _copy_pairs(sentences, postings):
+    for i, j in _copy_pairs(sentences, postings, only):
         a, b = sentences[i].article, sentences[j].article
         key = (min(a, b), max(a, b))
         by_articles[key].append((i, j) if a == key[0] else (j, i))

@@ -95,6 +95,7 @@ def upgrade() -> None:
         sa.Column("article_seq", sa.Integer(), nullable=False),
         sa.Column("article_id", sa.String(length=200), nullable=False),
         sa.Column("origin", sa.String(length=300), nullable=False),
+        sa.Column("copied_from", sa.String(length=200), nullable=True),
         sa.Column("doc", sa.JSON(), nullable=False),
         sa.Column("embedding", sa.LargeBinary(), nullable=True),
         sa.ForeignKeyConstraint(["article_seq"], ["articles.seq"], ondelete="CASCADE"),
