@@ -49,13 +49,14 @@ from ..crosscheck.syndication import (
     sentence_shingles,
 )
 from ..llm.model import Model
-from ..models import Article, ArticleClaims, Claim, Fact, PairingStats, PairJudgement, Relation, Verdict
+from ..models import Article, ArticleClaims, Claim, Fact, PairingStats, PairJudgement, Relation, Span, Verdict
 from .schema import (
     ArticleRow,
     CandidateRow,
     ClaimAmountRow,
     ClaimKeyRow,
     ClaimRow,
+    CopyRow,
     FactAliasRow,
     FactEventRow,
     FactMemberRow,
@@ -411,14 +412,9 @@ class Integration:
             cache[key] = comparable_sentences(article)
         return cache[key]
 
-    def _set_origins(
-        self, seq: int, article_of: dict[str, Article], found: list[Copied], known: _Claims, *, uncovered_only: bool
-    ) -> set[int]:
-        """Set the origins of article ``seq``'s claims from ``found``; with ``uncovered_only``, only
-        of the claims that no earlier copy covers. Returns the claims whose origin changed."""
+    def _set_origins(self, seq: int, article_of: dict[str, Article], found: list[Copied], known: _Claims) -> set[int]:
+        """Set the origins of article ``seq``'s claims from ``found``; the claims whose origin changed."""
         rows = list(self.session.scalars(select(ClaimRow).where(ClaimRow.article_seq == seq).order_by(ClaimRow.seq)))
-        if uncovered_only:
-            rows = [r for r in rows if r.copied_from is None]
         for r in rows:
             if r.seq not in known.rows:
                 known.add(r)
@@ -434,53 +430,83 @@ class Integration:
             r.copied_from = sources.get(cid)
         return changed
 
-    def _copies_of(self, seq: int) -> tuple[dict[str, Article], list[Copied]]:
-        """The copies from or into article ``seq``, found among the articles that share enough
-        shingles with it (with whole-archive shingle counts), and those articles by id."""
+    def _find_copies(self, seq: int) -> None:
+        """Find the copies from or into article ``seq`` among the articles that share enough
+        shingles with it (with whole-archive shingle counts), and store them in place of those
+        stored before."""
+        s = self.session
+        s.execute(delete(CopyRow).where(or_(CopyRow.article_seq == seq, CopyRow.source_seq == seq)))
         near = self._neighbours(seq)
+        if not near:
+            return
         texts = self._texts(near | {seq})
         order = sorted(texts)
-        found: list[Copied] = []
-        if len(order) > 1:
-            hashes: set[int] = set()
-            for part in _chunks(order):
-                hashes.update(
-                    self.session.scalars(select(ShingleRow.hash).where(ShingleRow.article_seq.in_(part))).all()
+        hashes: set[int] = set()
+        for part in _chunks(order):
+            hashes.update(s.scalars(select(ShingleRow.hash).where(ShingleRow.article_seq.in_(part))).all())
+        counts = self._postings(hashes)
+        found = copied_sentences(
+            [texts[q] for q in order], lambda h, n: counts.get(h, n), only=order.index(seq), split=self._split
+        )
+        seq_of = {texts[q].id: q for q in order}
+        position: Counter[tuple[int, int]] = Counter()
+        for c in found:
+            a, b = seq_of[c.article], seq_of[c.source]
+            pair = (min(a, b), max(a, b))
+            s.add(
+                CopyRow(
+                    article_seq=a,
+                    source_seq=b,
+                    start=c.span.start,
+                    end=c.span.end,
+                    source_start=c.source_span.start,
+                    source_end=c.source_span.end,
+                    lo=pair[0],
+                    hi=pair[1],
+                    position=position[pair],
                 )
-            counts = self._postings(hashes)
-            found = copied_sentences(
-                [texts[q] for q in order], lambda h, n: counts.get(h, n), only=order.index(seq), split=self._split
             )
-        return {texts[q].id: texts[q] for q in order}, found
+            position[pair] += 1
+        s.flush()
 
     def _chain(self, seq: int) -> tuple[dict[str, Article], list[Copied]]:
-        """:meth:`_copies_of` ``seq``, with the copies of every article it copies, and of theirs,
-        so that a copy of a copy of a wire takes the wire's origin."""
-        article_of, found = self._copies_of(seq)
-        seen = {self._texts({seq})[seq].id}
-        todo = sorted({c.source for c in found if c.article in seen})
+        """The stored copies into article ``seq`` in a from-scratch run's order, with those into
+        every article it copies, and so on, so that a copy of a copy of a wire takes the wire's
+        origin; and the articles involved, by id."""
+        found: list[CopyRow] = []
+        seen: set[int] = set()
+        todo = [seq]
         while todo:
-            source = todo.pop()
-            if source in seen:
+            q = todo.pop()
+            if q in seen:
                 continue
-            seen.add(source)
-            q = self.session.scalar(select(ArticleRow.seq).where(ArticleRow.id == source))
-            if q is None:
-                continue
-            more_of, more = self._copies_of(q)
-            article_of.update(more_of)
-            found = [c for c in found if c.article != source] + [c for c in more if c.article == source]
-            todo.extend(sorted({c.source for c in more if c.article == source} - seen))
-        return article_of, found
+            seen.add(q)
+            rows = list(
+                self.session.scalars(
+                    select(CopyRow).where(CopyRow.article_seq == q).order_by(CopyRow.lo, CopyRow.hi, CopyRow.position)
+                )
+            )
+            found.extend(rows)
+            todo.extend(sorted({r.source_seq for r in rows} - seen))
+        texts = self._texts(seen | {r.source_seq for r in found})
+        copies = [
+            Copied(
+                texts[r.article_seq].id,
+                Span(start=r.start, end=r.end),
+                texts[r.source_seq].id,
+                Span(start=r.source_start, end=r.source_end),
+            )
+            for r in found
+        ]
+        return {a.id: a for a in texts.values()}, copies
 
     def _origins(self, article: ArticleRow, known: _Claims) -> set[int]:
-        """Set the origins of the new article's claims from its copies. An earlier article that
-        turns out to copy it (the new one was published first) takes its origin for the claims no
-        earlier copy covers: the new article's copies come last in a from-scratch run's order, so
-        they decide only those. A shingle this article makes boilerplate (found in more than
-        :data:`MAX_SHINGLE_POSTINGS` sentences) no longer counts as evidence of copying: the
-        articles holding it are looked at again whole. An article whose origins changed passes the
-        change on to the articles that copy it. Returns the claims whose origin changed."""
+        """Find and store the new article's copies, and set its claims' origins. A shingle this
+        article makes boilerplate (found in more than :data:`MAX_SHINGLE_POSTINGS` sentences) no
+        longer counts as evidence of copying: the copies of the articles holding it are found
+        again. Then every article whose copies changed, and every article that copies one whose
+        origins changed, down the chains, has its claims' origins set again. Returns the claims
+        whose origin changed."""
         s = self.session
         own = Counter(s.scalars(select(ShingleRow.hash).where(ShingleRow.article_seq == article.seq)).all())
         counts = self._postings(set(own))
@@ -489,38 +515,28 @@ class Integration:
         for part in _chunks(crossed):
             again.update(s.scalars(select(ShingleRow.article_seq).where(ShingleRow.hash.in_(part))).all())
         again.discard(article.seq)
-        article_of, found = self._chain(article.seq)
-        changed = self._set_origins(article.seq, article_of, found, known, uncovered_only=False)
-        touched_articles = {article.seq}
-        seq_of = {r.id: r.seq for r in s.scalars(select(ArticleRow).where(ArticleRow.id.in_(sorted(article_of))))}
-        for aid in sorted({c.article for c in found if c.source == article.id}):
-            q = seq_of[aid]
-            if q not in again:
-                copies = [c for c in found if c.article in (aid, article.id)]
-                got = self._set_origins(q, article_of, copies, known, uncovered_only=True)
-                changed |= got
-                touched_articles |= {q} if got else set()
+        self._find_copies(article.seq)
         for q in sorted(again):
-            others, copies = self._chain(q)
-            got = self._set_origins(q, others, copies, known, uncovered_only=False)
-            changed |= got
-            touched_articles |= {q} if got else set()
-        # pass changed origins down the chains of copies
-        done = {article.seq}
-        todo = touched_articles - {article.seq} if changed else set()
+            self._find_copies(q)
+        touched = {article.seq} | again
+        touched.update(s.scalars(select(CopyRow.article_seq).where(CopyRow.source_seq == article.seq)).all())
+        changed: set[int] = set()
+        done: set[int] = set()
+        todo = touched
         while todo:
-            s.flush()
-            ids = [a.id for a in self._texts(todo).values()]
+            moved: set[int] = set()
+            for q in sorted(todo - done):
+                article_of, found = self._chain(q)
+                got = self._set_origins(q, article_of, found, known)
+                changed |= got
+                if got or q == article.seq:
+                    moved.add(q)
             done |= todo
-            dependents = set(s.scalars(select(ClaimRow.article_seq).where(ClaimRow.copied_from.in_(ids))).all())
+            s.flush()
             todo = set()
-            for q in sorted(dependents - done):
-                others, copies = self._chain(q)
-                got = self._set_origins(q, others, copies, known, uncovered_only=False)
-                if got:
-                    changed |= got
-                    todo.add(q)
-        s.flush()
+            for part in _chunks(sorted(moved)):
+                todo.update(s.scalars(select(CopyRow.article_seq).where(CopyRow.source_seq.in_(part))).all())
+            todo -= done
         return changed
 
     # -- facts ---------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ __all__ = [
     "ClaimAmountRow",
     "ClaimKeyRow",
     "ClaimRow",
+    "CopyRow",
     "FactAliasRow",
     "FactEventRow",
     "FactMemberRow",
@@ -127,6 +128,24 @@ class JudgementRow(Base):
     a: Mapped[int] = mapped_column(ForeignKey("claims.seq", ondelete="CASCADE"), primary_key=True)
     b: Mapped[int] = mapped_column(ForeignKey("claims.seq", ondelete="CASCADE"), primary_key=True, index=True)
     docs: Mapped[list[Any]]
+
+
+class CopyRow(Base):
+    """A sentence of one article copied from a sentence of another (a
+    :class:`~recoupe.crosscheck.syndication.Copied`), with its place in a from-scratch run's order:
+    the pair of articles (``lo`` < ``hi`` by sequence), then ``position`` within the pair."""
+
+    __tablename__ = "copies"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    article_seq: Mapped[int] = mapped_column(ForeignKey("articles.seq", ondelete="CASCADE"), index=True)
+    source_seq: Mapped[int] = mapped_column(ForeignKey("articles.seq", ondelete="CASCADE"), index=True)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    source_start: Mapped[int] = mapped_column(Integer)
+    source_end: Mapped[int] = mapped_column(Integer)
+    lo: Mapped[int] = mapped_column(Integer)
+    hi: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)
 
 
 class ShingleRow(Base):

@@ -118,6 +118,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_shingles_article_seq"), ["article_seq"], unique=False)
 
     op.create_table(
+        "copies",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("article_seq", sa.Integer(), nullable=False),
+        sa.Column("source_seq", sa.Integer(), nullable=False),
+        sa.Column("start", sa.Integer(), nullable=False),
+        sa.Column("end", sa.Integer(), nullable=False),
+        sa.Column("source_start", sa.Integer(), nullable=False),
+        sa.Column("source_end", sa.Integer(), nullable=False),
+        sa.Column("lo", sa.Integer(), nullable=False),
+        sa.Column("hi", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["article_seq"], ["articles.seq"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["source_seq"], ["articles.seq"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("copies", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_copies_article_seq"), ["article_seq"], unique=False)
+        batch_op.create_index(batch_op.f("ix_copies_source_seq"), ["source_seq"], unique=False)
+
+    op.create_table(
         "candidates",
         sa.Column("a", sa.Integer(), nullable=False),
         sa.Column("b", sa.Integer(), nullable=False),
@@ -208,6 +228,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_candidates_b"))
 
     op.drop_table("candidates")
+    with op.batch_alter_table("copies", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_copies_source_seq"))
+        batch_op.drop_index(batch_op.f("ix_copies_article_seq"))
+
+    op.drop_table("copies")
     with op.batch_alter_table("shingles", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_shingles_article_seq"))
 
