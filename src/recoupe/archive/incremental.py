@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,6 +120,34 @@ class _Claims:
                 self.add(row)
 
 
+class _Articles(Mapping[str, Article]):
+    """The archived articles by id, read as they are asked for."""
+
+    def __init__(self, step: Integration) -> None:
+        self.step = step
+        self.seqs: dict[str, int | None] = {}
+
+    def _seq(self, article_id: str) -> int | None:
+        if article_id not in self.seqs:
+            self.seqs[article_id] = self.step.session.scalar(select(ArticleRow.seq).where(ArticleRow.id == article_id))
+        return self.seqs[article_id]
+
+    def __getitem__(self, article_id: str) -> Article:
+        seq = self._seq(article_id)
+        if seq is None:
+            raise KeyError(article_id)
+        return self.step._texts({seq})[seq]
+
+    def __contains__(self, article_id: object) -> bool:
+        return isinstance(article_id, str) and self._seq(article_id) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.step.session.scalars(select(ArticleRow.id).order_by(ArticleRow.seq)).all())
+
+    def __len__(self) -> int:
+        return self.step.session.scalar(select(func.count()).select_from(ArticleRow)) or 0
+
+
 @dataclass
 class Integration:
     """Add one extracted article to the archive inside ``session`` (the caller's transaction)."""
@@ -135,6 +163,7 @@ class Integration:
     posting_counts: dict[int, int] = field(default_factory=dict)
     texts: dict[int, Article] = field(default_factory=dict)
     sentences_cache: dict[tuple[str, str], Split] | None = None
+    copies_cache: dict[str, list[Copied]] = field(default_factory=dict)
     known: _Claims | None = None
 
     def run(self, extracted: ArticleClaims) -> list[FactChange]:
@@ -412,7 +441,13 @@ class Integration:
             cache[key] = comparable_sentences(article)
         return cache[key]
 
-    def _set_origins(self, seq: int, article_of: dict[str, Article], found: list[Copied], known: _Claims) -> set[int]:
+    def _set_origins(
+        self,
+        seq: int,
+        article_of: Mapping[str, Article],
+        found: list[Copied] | Callable[[str], list[Copied]],
+        known: _Claims,
+    ) -> set[int]:
         """Set the origins of article ``seq``'s claims from ``found``; the claims whose origin changed."""
         rows = list(self.session.scalars(select(ClaimRow).where(ClaimRow.article_seq == seq).order_by(ClaimRow.seq)))
         for r in rows:
@@ -469,36 +504,32 @@ class Integration:
             position[pair] += 1
         s.flush()
 
-    def _chain(self, seq: int) -> tuple[dict[str, Article], list[Copied]]:
-        """The stored copies into article ``seq`` in a from-scratch run's order, with those into
-        every article it copies, and so on, so that a copy of a copy of a wire takes the wire's
-        origin; and the articles involved, by id."""
-        found: list[CopyRow] = []
-        seen: set[int] = set()
-        todo = [seq]
-        while todo:
-            q = todo.pop()
-            if q in seen:
-                continue
-            seen.add(q)
-            rows = list(
-                self.session.scalars(
-                    select(CopyRow).where(CopyRow.article_seq == q).order_by(CopyRow.lo, CopyRow.hi, CopyRow.position)
+    def _copies_into(self, article_id: str) -> list[Copied]:
+        """The stored copies into one article, in a from-scratch run's order (read once)."""
+        if article_id not in self.copies_cache:
+            seq = self.session.scalar(select(ArticleRow.seq).where(ArticleRow.id == article_id))
+            rows = (
+                list(
+                    self.session.scalars(
+                        select(CopyRow)
+                        .where(CopyRow.article_seq == seq)
+                        .order_by(CopyRow.lo, CopyRow.hi, CopyRow.position)
+                    )
                 )
+                if seq is not None
+                else []
             )
-            found.extend(rows)
-            todo.extend(sorted({r.source_seq for r in rows} - seen))
-        texts = self._texts(seen | {r.source_seq for r in found})
-        copies = [
-            Copied(
-                texts[r.article_seq].id,
-                Span(start=r.start, end=r.end),
-                texts[r.source_seq].id,
-                Span(start=r.source_start, end=r.source_end),
-            )
-            for r in found
-        ]
-        return {a.id: a for a in texts.values()}, copies
+            texts = self._texts({r.source_seq for r in rows} | ({seq} if seq is not None else set()))
+            self.copies_cache[article_id] = [
+                Copied(
+                    texts[r.article_seq].id,
+                    Span(start=r.start, end=r.end),
+                    texts[r.source_seq].id,
+                    Span(start=r.source_start, end=r.source_end),
+                )
+                for r in rows
+            ]
+        return self.copies_cache[article_id]
 
     def _origins(self, article: ArticleRow, known: _Claims) -> set[int]:
         """Find and store the new article's copies, and set its claims' origins. A shingle this
@@ -518,16 +549,17 @@ class Integration:
         self._find_copies(article.seq)
         for q in sorted(again):
             self._find_copies(q)
+        self.copies_cache.clear()
         touched = {article.seq} | again
         touched.update(s.scalars(select(CopyRow.article_seq).where(CopyRow.source_seq == article.seq)).all())
         changed: set[int] = set()
         done: set[int] = set()
         todo = touched
+        articles = _Articles(self)
         while todo:
             moved: set[int] = set()
             for q in sorted(todo - done):
-                article_of, found = self._chain(q)
-                got = self._set_origins(q, article_of, found, known)
+                got = self._set_origins(q, articles, self._copies_into, known)
                 changed |= got
                 if got or q == article.seq:
                     moved.add(q)

@@ -8,7 +8,7 @@ the rules leave undecided, and cluster into facts with verdicts.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 from ..llm.concurrency import run_concurrently
 from ..llm.model import Model
@@ -26,19 +26,29 @@ __all__ = ["claim_origins", "crosscheck", "judge_pairs"]
 
 
 def claim_origins(
-    claims: list[Claim], article_of: dict[str, Article], found: list[Copied], sources: dict[str, str] | None = None
+    claims: list[Claim],
+    article_of: Mapping[str, Article],
+    found: list[Copied] | Callable[[str], list[Copied]],
+    sources: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """Each claim's independent origin; a claim in a sentence copied from another article without
     credit (``found``: :func:`copied_sentences` of the articles) takes the origin of the sentence
     it copies, and so on up a chain of copies (a copy of a copy of a wire is the wire). ``sources``,
-    when given, gets the id of the article each copied claim copies directly."""
-    copied: dict[str, list[Copied]] = {}
-    for c in found:
-        copied.setdefault(c.article, []).append(c)
+    when given, gets the id of the article each copied claim copies directly. ``found`` may also be
+    a function giving the copies into one article (an archive reads them as they are needed)."""
+    if callable(found):
+        copies_into = found
+    else:
+        copied: dict[str, list[Copied]] = {}
+        for c in found:
+            copied.setdefault(c.article, []).append(c)
+
+        def copies_into(article_id: str) -> list[Copied]:
+            return copied.get(article_id, [])
 
     def origin(claim: Claim, article: Article, seen: frozenset[str]) -> tuple[str, str | None]:
         if claim.span is not None:
-            for c in copied.get(article.id, []):
+            for c in copies_into(article.id):
                 if c.span.start <= claim.span.start < c.span.end and c.source in article_of and c.source not in seen:
                     source = article_of[c.source]
                     at_source = claim.model_copy(
