@@ -14,13 +14,12 @@ import re
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from .errors import ArticleError, RecoupeError
 from .files import OutputError, atomic_write_text, check_writable
 from .models import Extraction, Report
-from .settings import Settings
+from .settings import add_model_options, settings_from_args
 
 __all__ = ["main"]
 
@@ -47,43 +46,8 @@ class _CleanFormatter(logging.Formatter):
         return _clean(super().format(record))
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(
-        model=getattr(args, "model", None),
-        base_url=getattr(args, "base_url", None),
-        cache_dir=Path(args.cache_dir) if getattr(args, "cache_dir", None) else None,
-        concurrency=getattr(args, "concurrency", None),
-        use_cache=False if getattr(args, "no_cache", False) else None,
-        timeout=getattr(args, "timeout", None),
-        max_retries=getattr(args, "max_retries", None),
-        chunk_chars=getattr(args, "chunk_chars", None),
-        requests_per_minute=getattr(args, "rpm", None),
-        async_requests=getattr(args, "async_requests", None),
-    )
-
-
-def _add_model_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", help="model name (env RECOUPE_MODEL; default: the embedded model)")
-    p.add_argument("--base-url", help="OpenAI-compatible endpoint (env OPENAI_BASE_URL; default: embedded server)")
-    p.add_argument("--cache-dir", help="response cache folder (env RECOUPE_CACHE_DIR)")
-    p.add_argument("--no-cache", action="store_true", help="do not read or write the response cache")
-    p.add_argument("--concurrency", type=int, help="requests in flight (env RECOUPE_CONCURRENCY)")
-    p.add_argument("--timeout", type=float, help="seconds to wait for one model answer (default 300)")
-    p.add_argument("--max-retries", type=int, help="transport retries per call (default 4)")
-    p.add_argument("--rpm", type=float, help="send at most this many requests per minute (env RECOUPE_RPM)")
-    p.add_argument(
-        "--chunk-chars",
-        type=int,
-        help="characters of text per extraction request (env RECOUPE_CHUNK_CHARS; "
-        "default 350 on the embedded model, 1000 on an endpoint)",
-    )
-    p.add_argument(
-        "--async-requests",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="send requests from one asyncio loop instead of threads (env RECOUPE_ASYNC; "
-        "default: on for a hosted endpoint at a concurrency above 32)",
-    )
+_settings = settings_from_args
+_add_model_options = add_model_options
 
 
 class _Progress:

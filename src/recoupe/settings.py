@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 from collections.abc import Callable
@@ -250,3 +251,46 @@ class Settings:
         if values.get("base_url") and "concurrency" not in values:
             values["concurrency"] = 8  # hosted endpoints take parallel requests well
         return cls(**values)
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    """The model and batch options every command that asks a model takes (``recoupe extract``,
+    ``check``, ``serve``); :func:`settings_from_args` reads them."""
+    p.add_argument("--model", help="model name (env RECOUPE_MODEL; default: the embedded model)")
+    p.add_argument("--base-url", help="OpenAI-compatible endpoint (env OPENAI_BASE_URL; default: embedded server)")
+    p.add_argument("--cache-dir", help="response cache folder (env RECOUPE_CACHE_DIR)")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the response cache")
+    p.add_argument("--concurrency", type=int, help="requests in flight (env RECOUPE_CONCURRENCY)")
+    p.add_argument("--timeout", type=float, help="seconds to wait for one model answer (default 300)")
+    p.add_argument("--max-retries", type=int, help="transport retries per call (default 4)")
+    p.add_argument("--rpm", type=float, help="send at most this many requests per minute (env RECOUPE_RPM)")
+    p.add_argument(
+        "--chunk-chars",
+        type=int,
+        help="characters of text per extraction request (env RECOUPE_CHUNK_CHARS; "
+        "default 350 on the embedded model, 1000 on an endpoint)",
+    )
+    p.add_argument(
+        "--async-requests",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="send requests from one asyncio loop instead of threads (env RECOUPE_ASYNC; "
+        "default: on for a hosted endpoint at a concurrency above 32)",
+    )
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """:class:`Settings` from the environment, overridden by the options of :func:`add_model_options`
+    that were given (an option a command lacks counts as not given)."""
+    return Settings.from_env(
+        model=getattr(args, "model", None),
+        base_url=getattr(args, "base_url", None),
+        cache_dir=Path(args.cache_dir) if getattr(args, "cache_dir", None) else None,
+        concurrency=getattr(args, "concurrency", None),
+        use_cache=False if getattr(args, "no_cache", False) else None,
+        timeout=getattr(args, "timeout", None),
+        max_retries=getattr(args, "max_retries", None),
+        chunk_chars=getattr(args, "chunk_chars", None),
+        requests_per_minute=getattr(args, "rpm", None),
+        async_requests=getattr(args, "async_requests", None),
+    )

@@ -11,12 +11,11 @@ import argparse
 import re
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
 from ..files import check_writable
-from ..settings import Settings
+from ..settings import settings_from_args
 
 __all__ = ["add_batch_parser", "cmd_collect", "cmd_import", "cmd_prepare", "cmd_status", "cmd_submit"]
 
@@ -31,15 +30,7 @@ def _say(text: str, stream: Any = None) -> None:
     print(cleaned, file=stream or sys.stderr)
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(
-        model=getattr(args, "model", None),
-        base_url=getattr(args, "base_url", None),
-        cache_dir=Path(args.cache_dir) if getattr(args, "cache_dir", None) else None,
-        timeout=getattr(args, "timeout", None),
-        max_retries=getattr(args, "max_retries", None),
-        chunk_chars=getattr(args, "chunk_chars", None),
-    )
+_settings = settings_from_args
 
 
 def _size(n: int) -> str:

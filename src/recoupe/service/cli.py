@@ -9,11 +9,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..settings import Settings
+from ..settings import add_model_options, settings_from_args
 from .config import DEFAULT_MAX_BODY, api_keys_from_env
 
 __all__ = ["add_serve_parser", "cmd_serve"]
@@ -22,21 +21,8 @@ log = logging.getLogger(__name__)
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
-    # the same options as `recoupe check` (recoupe.cli), which this layer may not import
-    p.add_argument("--model", help="model name (env RECOUPE_MODEL; default: the embedded model)")
-    p.add_argument("--base-url", help="OpenAI-compatible endpoint (env OPENAI_BASE_URL; default: embedded server)")
-    p.add_argument("--cache-dir", help="response cache folder (env RECOUPE_CACHE_DIR)")
-    p.add_argument("--no-cache", action="store_true", help="do not read or write the response cache")
-    p.add_argument("--concurrency", type=int, help="requests in flight (env RECOUPE_CONCURRENCY)")
-    p.add_argument("--timeout", type=float, help="seconds to wait for one model answer (default 300)")
-    p.add_argument("--max-retries", type=int, help="transport retries per call (default 4)")
-    p.add_argument("--rpm", type=float, help="send at most this many requests per minute (env RECOUPE_RPM)")
-    p.add_argument(
-        "--chunk-chars",
-        type=int,
-        help="characters of text per extraction request (env RECOUPE_CHUNK_CHARS; "
-        "default 350 on the embedded model, 1000 on an endpoint)",
-    )
+    # the same options as `recoupe check`
+    add_model_options(p)
     p.add_argument("--no-adjudicate", action="store_true", help="rules only: send no pair to the model")
     p.add_argument(
         "--model-contradictions",
@@ -45,18 +31,7 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(
-        model=args.model,
-        base_url=args.base_url,
-        cache_dir=Path(args.cache_dir) if args.cache_dir else None,
-        concurrency=args.concurrency,
-        use_cache=False if args.no_cache else None,
-        timeout=args.timeout,
-        max_retries=args.max_retries,
-        chunk_chars=args.chunk_chars,
-        requests_per_minute=args.rpm,
-    )
+_settings = settings_from_args
 
 
 def _max_body(value: str | None) -> int:
