@@ -341,3 +341,50 @@ def test_a_relayed_wire_counts_once_when_its_source_comes_last(tmp_path: Path) -
         assert origins["copy1"] == origins["copy2"] == origins["wire"]
         # copy2 copies copy1 (same day, same text: the later id is the copy), which copies the wire
         assert sources == {"copy1": "wire", "copy2": "copy1", "wire": None}
+
+
+def _rule_reply(body: dict[str, Any]) -> Any:
+    """A loopback endpoint's answer: every sentence of the target is a claim; pairs are compatible."""
+    from recoupe.testing import Reply
+
+    fmt = body.get("response_format") or {}
+    name = (fmt.get("json_schema") or {}).get("name")
+    if name == "PairAdjudication":
+        return Reply.json({"relation": "compatible", "rationale": "rule"})
+    last = str(body["messages"][-1]["content"])
+    target = last.split("TARGET:\n", 1)[-1]
+    drafts = []
+    for sentence in re.split(r"(?<=[.!?])\s+", target.strip()):
+        if len(sentence) >= 20:
+            words = re.findall(r"\b[A-Z][\w-]+", sentence)
+            drafts.append(
+                {"claim": sentence, "quote": sentence, "subject": words[0] if words else None, "claimant": None}
+            )
+    return Reply.json({"claims": drafts[:8]})
+
+
+def test_cli_check_store_then_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from recoupe.cli import main
+    from recoupe.testing import FakeOpenAIServer
+
+    store = str(tmp_path / "archive.sqlite")
+    with FakeOpenAIServer(default=_rule_reply) as server:
+        common = ["--base-url", server.base_url, "--model", "fake", "--cache-dir", str(tmp_path / "cache")]
+        seeds = sorted((ROOT / "seeds").glob("*.txt"))
+        assert (
+            main(["check", "--store", store, *map(str, seeds[:3]), "-q", "--json", str(tmp_path / "a.json"), *common])
+            == 0
+        )
+        first = capsys.readouterr().err
+        assert "3 article(s) added" in first and "archive: 3 articles" in first
+        assert main(["check", "--store", store, *map(str, seeds), "-q", *common]) == 0
+        second = capsys.readouterr().err
+        assert "2 article(s) added, 3 already archived" in second and "archive: 5 articles" in second
+    assert main(["report", "--store", store, "--html", str(tmp_path / "r.html")]) == 0
+    assert "archive: 5 articles" in capsys.readouterr().err
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    with Archive(store) as archive:
+        assert all(a in html for a in archive.articles())
+        assert archive.stats().claims > 0
+    assert main(["report", "--store", str(tmp_path / "missing" / "x.sqlite")]) == 2
+    assert "no such folder" in capsys.readouterr().err

@@ -1,0 +1,1 @@
+"""Extraction and cross-checking on a Ray cluster."""
