@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import delete, func, or_, select, tuple_
+from sqlalchemy import delete, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from ..crosscheck.embeddings import embed
@@ -347,40 +347,47 @@ class Integration:
         self.session.flush()
         return touched
 
-    def _candidates_for(self, seqs: set[int]) -> dict[int, list[CandidateRow]]:
-        """Every stored candidate pair of each claim in ``seqs``."""
-        out: dict[int, dict[tuple[int, int], CandidateRow]] = {q: {} for q in seqs}
+    def _candidates_for(self, seqs: set[int]) -> dict[int, list[tuple[int, int, float, bool]]]:
+        """Every stored candidate pair of each claim in ``seqs``, as (a, b, score, kept)."""
+        out: dict[int, dict[tuple[int, int], tuple[int, int, float, bool]]] = {q: {} for q in seqs}
         for part in _chunks(sorted(seqs)):
-            query = select(CandidateRow).where(or_(CandidateRow.a.in_(part), CandidateRow.b.in_(part)))
-            for r in self.session.scalars(query):
-                for q in (r.a, r.b):
+            query = select(CandidateRow.a, CandidateRow.b, CandidateRow.score, CandidateRow.kept).where(
+                or_(CandidateRow.a.in_(part), CandidateRow.b.in_(part))
+            )
+            for a, b, score, kept in self.session.execute(query).tuples():
+                for q in (a, b):
                     if q in out:
-                        out[q][(r.a, r.b)] = r
+                        out[q][(a, b)] = (a, b, score, bool(kept))
         return {q: list(rows.values()) for q, rows in out.items()}
 
     def _keep_best(self, touched: set[int], known: _Claims) -> set[tuple[int, int]]:
         """Re-rank the candidates of the claims whose candidates changed; judge the pairs that come
         into a claim's best partners and drop the judgements of those that leave. Returns the pairs
         whose judgements changed."""
+        self.session.flush()
         of = self._candidates_for(touched)
-        pairs: dict[tuple[int, int], CandidateRow] = {(r.a, r.b): r for rows in of.values() for r in rows}
+        pairs = {(r[0], r[1]): r[3] for rows in of.values() for r in rows}
         partners = {q for pair in pairs for q in pair} - touched
         of.update(self._candidates_for(partners))
 
         def top(seq: int) -> set[tuple[int, int]]:
-            triples = [(r.a, r.b, r.score) for r in of[seq]]
+            triples = [(r[0], r[1], r[2]) for r in of[seq]]
             return {(triples[k][0], triples[k][1]) for k in best_partner_ranks(triples, seq)}
 
         tops = {q: top(q) for q in of}
         now_kept: list[tuple[int, int]] = []
         dropped: list[tuple[int, int]] = []
-        for (a, b), r in sorted(pairs.items()):
+        for (a, b), was in sorted(pairs.items()):
             kept = (a, b) in tops[a] or (a, b) in tops[b]
-            if kept and not r.kept:
+            if kept and not was:
                 now_kept.append((a, b))
-            elif r.kept and not kept:
+            elif was and not kept:
                 dropped.append((a, b))
-            r.kept = kept
+        for flipped, value in ((now_kept, True), (dropped, False)):
+            for part in _chunks(flipped):
+                self.session.execute(
+                    update(CandidateRow).where(tuple_(CandidateRow.a, CandidateRow.b).in_(part)).values(kept=value)
+                )
         for part in _chunks(dropped):
             self.session.execute(delete(JudgementRow).where(tuple_(JudgementRow.a, JudgementRow.b).in_(part)))
         if now_kept:
