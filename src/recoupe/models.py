@@ -227,6 +227,27 @@ class Usage(_Model):
     def completion_tokens(self) -> int:
         return sum(s.completion_tokens for s in self.stages.values())
 
+    def since(self, before: Usage) -> Usage:
+        """What this usage counts beyond ``before`` (an earlier copy of the same counters); stages
+        with nothing new are left out.
+
+        >>> before = Usage(); before.stage("extract").calls = 2
+        >>> after = before.model_copy(deep=True); after.stage("extract").calls = 5
+        >>> after.since(before).calls
+        3
+        """
+        out = Usage()
+        for name, stage in self.stages.items():
+            was = before.stages.get(name)
+            delta = stage.model_copy()
+            if was is not None:
+                for key in ("calls", "cache_hits", "prompt_tokens", "completion_tokens", "retries", "reasks"):
+                    setattr(delta, key, getattr(stage, key) - getattr(was, key))
+                delta.seconds = round(stage.seconds - was.seconds, 3)
+            if delta.calls or delta.cache_hits or delta.retries or delta.reasks or delta.seconds:
+                out.stages[name] = delta
+        return out
+
     def summary(self) -> str:
         return (
             f"{self.calls} model calls, {self.cache_hits} cache hits, "

@@ -46,23 +46,6 @@ _MAX_PAGE = 500
 _FEATURES_KEPT = 200_000
 
 
-def _usage_delta(after: Usage, before: Usage) -> Usage:
-    out = Usage()
-    for name, stage in after.stages.items():
-        was = before.stages.get(name)
-        delta = stage.model_copy()
-        if was is not None:
-            for key in ("calls", "cache_hits", "prompt_tokens", "completion_tokens", "retries", "reasks"):
-                setattr(delta, key, getattr(stage, key) - getattr(was, key))
-            delta.seconds = round(stage.seconds - was.seconds, 3)
-        out.stages[name] = delta
-    return out
-
-
-class _Rollback(Exception):
-    """Raised inside a check's transaction so that nothing it wrote is kept."""
-
-
 class Archive:
     """Articles, claims, facts, verdicts and each fact's history, in SQLite (the default: a file,
     no server) or PostgreSQL.
@@ -189,7 +172,7 @@ class Archive:
             report.changes.extend(changes)
             report.candidates += candidates
         if self.model is not None:
-            report.usage = _usage_delta(self.model.usage, before)
+            report.usage = self.model.usage.since(before)
         report.seconds = round(time.monotonic() - started, 3)
         return report
 

@@ -110,17 +110,7 @@ def close_model(model: Model | None) -> None:
 
 def usage_delta(after: Usage, before: Usage) -> Usage:
     """What ``after`` counts beyond ``before`` (both of one model)."""
-    out = Usage()
-    for name, stage in after.stages.items():
-        was = before.stages.get(name)
-        delta = stage.model_copy()
-        if was is not None:
-            for key in ("calls", "cache_hits", "prompt_tokens", "completion_tokens", "retries", "reasks"):
-                setattr(delta, key, getattr(stage, key) - getattr(was, key))
-            delta.seconds = round(stage.seconds - was.seconds, 3)
-        if delta.calls or delta.cache_hits or delta.retries or delta.reasks or delta.seconds:
-            out.stages[name] = delta
-    return out
+    return after.since(before)
 
 
 def merge_usage(into: Usage, more: Usage) -> None:
