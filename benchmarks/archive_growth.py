@@ -20,7 +20,6 @@ same stub) and its facts are compared with the archive's.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import re
 import resource
@@ -31,50 +30,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
 sys.path.insert(0, str(Path(__file__).parent))
 from recoupe.archive import Archive
 from recoupe.crosscheck import crosscheck
-from recoupe.crosscheck.adjudicate import PairAdjudication
-from recoupe.extraction.schema import ClaimDraft, ClaimDrafts
-from recoupe.models import Article, Usage
+from recoupe.models import Article
+from recoupe.testing import RuleModel
 from synthetic_corpus import COMPANIES, make_corpus
 
 COHORT = 300
 _SYLLABLES = ["bra", "cel", "dor", "fin", "gal", "hor", "lim", "mar", "nov", "pel", "quin", "ros", "sel", "tav", "vor"]
 
 
-class StubModel:
-    """Rule-based, in process, deterministic."""
-
-    name = "stub"
-    concurrency = 1
-    target_chars = 350
-
-    def __init__(self) -> None:
-        self.usage = Usage()
-        self.calls = 0
-
-    def complete(
-        self, *, stage: str, prompt: Any, variables: dict[str, Any], response_model: type[BaseModel], **_: Any
-    ) -> Any:
-        self.calls += 1
-        if response_model is ClaimDrafts:
-            drafts = []
-            for sentence in re.split(r"(?<=[.!?])\s+", variables["target"].strip()):
-                if len(sentence) < 20:
-                    continue
-                words = [
-                    w for w in re.findall(r"\b[A-ZÀ-Ö][\w-]+", sentence) if w not in ("Le", "La", "Les", "Un", "Une")
-                ]
-                drafts.append(
-                    ClaimDraft(claim=sentence, quote=sentence, subject=words[0] if words else None, claimant=None)
-                )
-            return ClaimDrafts(claims=drafts[:8])
-        digest = hashlib.sha256(repr(sorted(variables.items())).encode()).digest()[0]
-        relation = ["equivalent", "compatible", "unrelated", "compatible"][digest % 4]
-        return PairAdjudication(relation=relation, rationale="stub")
+#: The rule-based in-process stub (every sentence a claim; adjudication from a hash of the pair).
+StubModel = RuleModel
 
 
 def _name(company: str, cohort: int) -> str:

@@ -4,14 +4,12 @@ others and the archive whole; facts keep their history."""
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -19,47 +17,14 @@ from pg import pg_server, pg_url  # noqa: F401  (pytest fixtures)
 from recoupe.archive import Archive, database_url
 from recoupe.archive.schema import ArticleRow, CandidateRow, ClaimRow, FactRow
 from recoupe.crosscheck import crosscheck
-from recoupe.crosscheck.adjudicate import PairAdjudication
 from recoupe.errors import ArticleError, StoreError
 from recoupe.evaluation.gold import load_gold
-from recoupe.extraction.schema import ClaimDraft, ClaimDrafts
-from recoupe.models import Article, ArticleClaims, Claim, Extraction, Usage
+from recoupe.models import Article, ArticleClaims, Claim, Extraction
+from recoupe.testing import RuleModel
 
 ROOT = Path(__file__).resolve().parents[1]
 pairing = importlib.import_module("recoupe.crosscheck.pairing")
 incremental = importlib.import_module("recoupe.archive.incremental")
-
-
-class RuleModel:
-    """A deterministic model in process: extraction gives every sentence of the target as a claim
-    (subject: its first capitalised word); adjudication answers from a hash of the pair, so that
-    answers differ between pairs but never between runs."""
-
-    name = "rule-model"
-    concurrency = 2
-    target_chars = 350
-
-    def __init__(self) -> None:
-        self.usage = Usage()
-        self.calls = 0
-
-    def complete(
-        self, *, stage: str, prompt: Any, variables: dict[str, Any], response_model: type[BaseModel], **_: Any
-    ) -> Any:
-        self.calls += 1
-        if response_model is ClaimDrafts:
-            drafts = []
-            for sentence in re.split(r"(?<=[.!?])\s+", variables["target"].strip()):
-                if len(sentence) < 20:
-                    continue
-                words = re.findall(r"\b[A-Z][\w-]+", sentence)
-                drafts.append(
-                    ClaimDraft(claim=sentence, quote=sentence, subject=words[0] if words else None, claimant=None)
-                )
-            return ClaimDrafts(claims=drafts[:8])
-        digest = hashlib.sha256(repr(sorted(variables.items())).encode()).digest()[0]
-        relation = ["equivalent", "compatible", "unrelated", "compatible"][digest % 4]
-        return PairAdjudication(relation=relation, rationale="rule")
 
 
 def _gold_set(name: str) -> list[ArticleClaims]:

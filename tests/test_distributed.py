@@ -6,7 +6,6 @@ overflow the block cap and whose claims exceed the partner cap."""
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import os
 import re
@@ -16,24 +15,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
 
 # Ray finds a node's address by asking the route to a public address unless told it is a
 # one-machine cluster: then every process of it binds and speaks 127.0.0.1 only.
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 ray = pytest.importorskip("ray", reason="the Ray runner needs ray: pip install 'recoupe[ray]'")
 
+from recoupe import testing  # noqa: E402
 from recoupe.archive import Archive  # noqa: E402
 from recoupe.crosscheck import crosscheck  # noqa: E402
-from recoupe.crosscheck.adjudicate import PairAdjudication  # noqa: E402
 from recoupe.crosscheck.embeddings import embed  # noqa: E402
 from recoupe.crosscheck.features import ClaimFeatures  # noqa: E402
 from recoupe.crosscheck.pairing import MAX_LEXICAL_BLOCK, MAX_PARTNERS, block_keys, candidate_indexes  # noqa: E402
 from recoupe.errors import ArticleError  # noqa: E402
 from recoupe.evaluation.gold import load_gold  # noqa: E402
 from recoupe.extraction import extract_articles  # noqa: E402
-from recoupe.extraction.schema import ClaimDraft, ClaimDrafts  # noqa: E402
-from recoupe.models import Article, ArticleClaims, Extraction, Usage  # noqa: E402
+from recoupe.extraction.schema import ClaimDrafts  # noqa: E402
+from recoupe.models import Article, ArticleClaims, Extraction  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -43,37 +41,14 @@ distributed = pytest.importorskip("recoupe.distributed")
 from recoupe.distributed.crosscheck import embedding_cuts, token_lengths  # noqa: E402
 
 
-class RuleModel:
-    """Deterministic and in process: every sentence of a chunk is a claim (subject: its first
-    capitalised word); adjudication answers from a hash of the pair. An article whose text holds
-    ``FAIL-HERE`` makes extraction raise, as a broken model answer would."""
+class RuleModel(testing.RuleModel):
+    """:class:`recoupe.testing.RuleModel`, and an article whose text holds ``FAIL-HERE`` makes
+    extraction raise, as a broken model answer would."""
 
-    name = "rule-model"
-    concurrency = 2
-    target_chars = 350
-
-    def __init__(self) -> None:
-        self.usage = Usage()
-
-    def complete(
-        self, *, stage: str, prompt: Any, variables: dict[str, Any], response_model: type[BaseModel], **_: Any
-    ) -> Any:
-        self.usage.stage(stage).calls += 1
-        if response_model is ClaimDrafts:
-            if "FAIL-HERE" in variables["target"]:
-                raise RuntimeError("the model broke on this chunk")
-            drafts = []
-            for sentence in re.split(r"(?<=[.!?])\s+", variables["target"].strip()):
-                if len(sentence) < 20:
-                    continue
-                words = [w for w in re.findall(r"\b[A-ZÀ-Ö][\w-]+", sentence) if w not in ("Le", "La", "Les")]
-                drafts.append(
-                    ClaimDraft(claim=sentence, quote=sentence, subject=words[0] if words else None, claimant=None)
-                )
-            return ClaimDrafts(claims=drafts[:8])
-        digest = hashlib.sha256(repr(sorted(variables.items())).encode()).digest()[0]
-        relation = ["equivalent", "compatible", "unrelated", "compatible"][digest % 4]
-        return PairAdjudication(relation=relation, rationale="rule")
+    def complete(self, *, stage: str, variables: dict[str, Any], response_model: type, **kwargs: Any) -> Any:
+        if response_model is ClaimDrafts and "FAIL-HERE" in variables["target"]:
+            raise RuntimeError("the model broke on this chunk")
+        return super().complete(stage=stage, variables=variables, response_model=response_model, **kwargs)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 __all__ = ["FakeOpenAIServer", "Fault", "Reply"]
 
@@ -436,3 +436,57 @@ def _multipart(content_type: str, raw: bytes) -> dict[str, tuple[str | None, byt
 
 
 __all__ += ["FakeBatchServer"]
+
+
+class RuleModel:
+    """A deterministic model in process, for tests and benchmarks of the stages around a model:
+    extraction makes every sentence (20 characters or more) of the target a claim, its subject the
+    first capitalised word that is not an article; adjudication answers from a hash of the pair, so
+    that answers differ between pairs but never between runs. ``calls`` counts every request.
+
+    >>> from recoupe.crosscheck.adjudicate import PairAdjudication
+    >>> RuleModel().complete(stage="adjudicate", prompt=None, variables={"a": "x"}, response_model=PairAdjudication).relation
+    'equivalent'
+    """
+
+    name = "rule-model"
+    concurrency = 2
+    target_chars = 350
+    _ARTICLES = frozenset({"Le", "La", "Les", "Un", "Une"})
+
+    def __init__(self) -> None:
+        from .models import Usage
+
+        self.usage = Usage()
+        self.calls = 0
+
+    def complete(self, *, stage: str, prompt: Any, variables: dict[str, Any], response_model: type, **_: Any) -> Any:
+        import hashlib
+        import re
+
+        from .crosscheck.adjudicate import PairAdjudication
+        from .extraction.schema import ClaimDraft, ClaimDrafts
+
+        self.calls += 1
+        self.usage.stage(stage).calls += 1
+        if response_model is ClaimDrafts:
+            drafts = []
+            for sentence in re.split(r"(?<=[.!?])\s+", str(variables["target"]).strip()):
+                if len(sentence) < 20:
+                    continue
+                words = [w for w in re.findall(r"\b[A-ZÀ-Ö][\w-]+", sentence) if w not in self._ARTICLES]
+                drafts.append(
+                    ClaimDraft(claim=sentence, quote=sentence, subject=words[0] if words else None, claimant=None)
+                )
+            return ClaimDrafts(claims=drafts[:8])
+        digest = hashlib.sha256(repr(sorted(variables.items())).encode()).digest()[0]
+        relations: list[Literal["equivalent", "compatible", "unrelated"]] = [
+            "equivalent",
+            "compatible",
+            "unrelated",
+            "compatible",
+        ]
+        return PairAdjudication(relation=relations[digest % 4], rationale="rule")
+
+
+__all__ += ["RuleModel"]

@@ -53,7 +53,8 @@ def add_to_archive(
     incremental check uses ``archive.model``. Articles the archive already holds are not sent to
     the workers; extraction failures are in the report's ``failures``.
     """
-    from .extraction import admit, load_items
+    from ..extraction.driver import admit
+    from .extraction import load_items
 
     items = load_items(articles)
     extraction = Extraction()

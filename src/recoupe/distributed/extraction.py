@@ -4,15 +4,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..articles import iter_articles
 from ..errors import ArticleError, ConfigError
 from ..extraction import extract_articles
+from ..extraction.driver import admit
 from ..extraction.schema import EXTRACT_PROMPT
 from ..llm.prompts import load_prompt
 from ..models import Article, ArticleClaims, Extraction, Failure, Usage
@@ -30,51 +28,21 @@ from .workers import (
     usage_delta,
 )
 
-__all__ = ["DEFAULT_BATCH_SIZE", "admit", "extract", "load_items"]
+__all__ = ["DEFAULT_BATCH_SIZE", "extract", "load_items"]
 
 #: Articles per worker batch: enough to keep a model's requests in flight, few enough to spread.
 DEFAULT_BATCH_SIZE = 16
 
 
 def load_items(articles: Any, parameter: str = "articles") -> list[Article | ArticleError]:
-    """The inputs as loaded articles and load errors (paths are read through
-    :func:`recoupe.articles.iter_articles`, an archive gives its articles in archive order)."""
+    """The inputs as loaded articles and load errors, as :func:`recoupe.extract` takes them; an
+    archive gives its articles in archive order."""
+    from ..api import _items
     from ..archive import Archive
 
     if isinstance(articles, Archive):
         return [ac.article for ac in articles.extraction().articles]
-    if isinstance(articles, str | Path | Article):
-        articles = [articles]
-    elif articles is None or isinstance(articles, bytes | dict) or not isinstance(articles, Iterable):
-        raise ConfigError(
-            f"{parameter}: expected a path, an Article, an Archive or an iterable of them, got {type(articles).__name__}"
-        )
-    items: list[Article | ArticleError] = []
-    paths: list[str | Path] = []
-    for a in articles:
-        if isinstance(a, Article | ArticleError):
-            items.append(a)
-        elif isinstance(a, str | Path):
-            paths.append(a)
-        else:
-            raise ConfigError(f"{parameter}: expected an Article or a path, got {type(a).__name__}")
-    items.extend(iter_articles(paths))
-    return items
-
-
-def admit(items: Iterable[Article | ArticleError], failures: list[Failure]) -> list[Article]:
-    """The articles to extract; load errors and repeated ids go to ``failures`` (as in one process)."""
-    good: list[Article] = []
-    ids: set[str] = set()
-    for item in items:
-        if isinstance(item, Article) and item.id in ids:
-            item = ArticleError(item.source or item.id, f"duplicate article id {item.id!r}")
-        if isinstance(item, ArticleError):
-            failures.append(Failure(source=item.source, stage="load", reason=item.reason))
-        else:
-            good.append(item)
-            ids.add(item.id)
-    return good
+    return _items(articles, parameter)
 
 
 class _Extractor:

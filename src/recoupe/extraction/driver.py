@@ -29,7 +29,7 @@ from .claims import build_claim
 from .coverage import coverage_claims
 from .schema import EXTRACT_PROMPT, ClaimDraft, ClaimDrafts
 
-__all__ = ["OnDone", "extract_articles", "extract_one"]
+__all__ = ["OnDone", "admit", "extract_articles", "extract_one"]
 
 log = logging.getLogger(__name__)
 
@@ -158,8 +158,10 @@ def extract_one(
     return plan.assemble(keep_ungrounded=keep_ungrounded, fill_gaps=fill_gaps)
 
 
-def _admit(items: Iterable[Article | ArticleError], result: Extraction, on_done: OnDone | None) -> list[Article]:
-    """The articles to extract; load errors and duplicate ids go to ``result.failures``."""
+def admit(
+    items: Iterable[Article | ArticleError], failures: list[Failure], on_done: OnDone | None = None
+) -> list[Article]:
+    """The articles to extract; load errors and duplicate ids go to ``failures``."""
     good: list[Article] = []
     ids: set[str] = set()
     for item in items:
@@ -167,7 +169,7 @@ def _admit(items: Iterable[Article | ArticleError], result: Extraction, on_done:
             # results are keyed by id: a second article with the same id would take the first's place
             item = ArticleError(item.source or item.id, f"duplicate article id {item.id!r}")
         if isinstance(item, ArticleError):
-            result.failures.append(Failure(source=item.source, stage="load", reason=item.reason))
+            failures.append(Failure(source=item.source, stage="load", reason=item.reason))
             if on_done:
                 on_done(item, item)
         else:
@@ -192,7 +194,7 @@ def extract_articles(
     result = Extraction(model=model.name, usage=model.usage)
     prompt = load_prompt(EXTRACT_PROMPT)
     result.prompts[prompt.id] = prompt.sha256
-    good = _admit(items, result, on_done)
+    good = admit(items, result.failures, on_done)
     done: dict[str, ArticleClaims] = {}
     # Every chunk of every article goes through one pool, so that a long article and a short batch
     # both keep ``concurrency`` requests in flight. Articles are split as the pool takes their
