@@ -116,6 +116,30 @@ def test_crosscheck_of_the_seed_gold_claims_equals_one_process(cluster: Any, wit
         assert any(j.decided_by == "model" for j in got.judgements)
 
 
+def test_the_seeds_on_recorded_answers_give_the_direct_run(cluster: Any) -> None:
+    """Every worker replays the answers recorded from the embedded model (the eval's cassettes):
+    the claims, facts, judgements and calls are those of the single-process run on them."""
+    from recoupe.articles import load_articles
+    from recoupe.evaluation.recording import Replaying, replaying_all
+    from recoupe.llm import LLM
+    from recoupe.settings import Settings
+
+    recorded = ROOT / "eval" / "cassettes" / "embedded"
+    settings = Settings(model="qwen2.5-coder-1.5b-instruct-q4_k_m", chunk_chars=350, use_cache=False)
+    recordings = [recorded / "extract", recorded / "verify.yaml"]
+    seeds = load_articles(ROOT / "seeds")
+    with replaying_all(recordings):
+        llm = LLM(settings, replay_only=True)
+        want = crosscheck(extract_articles(seeds, llm, chunk_chars=llm.target_chars), llm)
+    got = distributed.check(seeds, Replaying(settings, recordings), workers=2, batch_size=1)
+    assert not got.failures and not want.failures
+    assert _dump(got.articles) == _dump(want.articles)
+    _assert_same(got, want)
+    assert got.usage.stages["extract"].calls == llm.usage.stages["extract"].calls == 45
+    assert got.usage.stages["adjudicate"].calls == llm.usage.stages["adjudicate"].calls > 0
+    assert any(f.verdict.value == "conflicting" for f in got.facts)
+
+
 def test_extraction_keeps_failures_per_article(cluster: Any, tmp_path: Path) -> None:
     from recoupe.articles import load_articles
 

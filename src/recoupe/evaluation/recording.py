@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 
-__all__ = ["SECRET_HEADERS", "cassette"]
+if TYPE_CHECKING:
+    from ..llm import LLM
+    from ..settings import Settings
+
+__all__ = ["SECRET_HEADERS", "Replaying", "cassette", "replaying_all"]
 
 SECRET_HEADERS = [
     "authorization",
@@ -86,3 +91,78 @@ def cassette(path: Path, *, record: bool = False, refresh: bool = False) -> Iter
     mode = "all" if refresh else ("new_episodes" if record else "none")
     with _recorder().use_cassette(str(path), record_mode=mode, allow_playback_repeats=False) as cas:
         yield cas
+
+
+class _ManyCassettes:
+    """A read-only vcrpy persister whose "path" names several recordings, joined by
+    :data:`os.pathsep`: their interactions are played as one cassette."""
+
+    @classmethod
+    def load_cassette(cls, cassette_path: str, serializer: Any) -> tuple[list[Any], list[Any]]:
+        from vcr.persisters.filesystem import FilesystemPersister
+
+        requests: list[Any] = []
+        responses: list[Any] = []
+        for one in str(cassette_path).split(os.pathsep):
+            got, answers = FilesystemPersister.load_cassette(one, serializer)
+            requests.extend(got)
+            responses.extend(answers)
+        return requests, responses
+
+    @staticmethod
+    def save_cassette(cassette_path: str, cassette_dict: Any, serializer: Any) -> None:
+        raise ConfigError("recordings opened together are replayed, never written")
+
+
+def _recordings(paths: Iterable[Path | str]) -> list[Path]:
+    """Every cassette in ``paths`` (a file, or a folder's ``*.yaml`` files, sorted)."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found.extend(sorted(path.rglob("*.yaml")))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise ConfigError(f"{path}: no such recording")
+    if not found:
+        raise ConfigError("no recordings to replay")
+    return found
+
+
+@contextlib.contextmanager
+def replaying_all(paths: Iterable[Path | str]) -> Iterator[Any]:
+    """Replay several recordings as one (files, or folders of them), never recording: a request
+    none of them holds fails as it does in :func:`cassette`. Each recorded answer plays once."""
+    recorder = _recorder()
+    recorder.register_persister(_ManyCassettes)
+    joined = os.pathsep.join(str(p) for p in _recordings(paths))
+    with recorder.use_cassette(joined, record_mode="none", allow_playback_repeats=False) as cas:
+        yield cas
+
+
+class Replaying:
+    """A picklable model factory for workers in other processes (a
+    :mod:`recoupe.distributed` ``model``): called once in a worker, it opens ``recordings``
+    there for the rest of the process and returns a client of ``settings`` that only replays them
+    (no network, no response cache), so a cluster runs on answers recorded from a real model.
+
+    >>> from recoupe import Settings
+    >>> factory = Replaying(Settings(model="qwen2.5-coder-1.5b-instruct-q4_k_m"), ["eval/cassettes/embedded/extract"])
+    >>> llm = factory()  # doctest: +SKIP
+    """
+
+    def __init__(self, settings: Settings, recordings: Iterable[Path | str]) -> None:
+        self.settings = settings
+        self.recordings = [str(p) for p in recordings]
+
+    def __call__(self) -> LLM:
+        from ..llm import LLM
+
+        opened = replaying_all(self.recordings)
+        _open.append(opened)
+        opened.__enter__()
+        return LLM(self.settings.replace(use_cache=False), replay_only=True)
+
+
+#: The recordings :class:`Replaying` opened in this process (they stay open while it lives).
+_open: list[Any] = []
