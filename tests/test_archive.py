@@ -17,7 +17,7 @@ from pg import pg_server, pg_url  # noqa: F401  (pytest fixtures)
 from recoupe.archive import Archive, database_url
 from recoupe.archive.schema import ArticleRow, CandidateRow, ClaimRow, FactRow
 from recoupe.crosscheck import crosscheck
-from recoupe.errors import ArticleError, StoreError
+from recoupe.errors import ArticleError, ConfigError, StoreError
 from recoupe.evaluation.gold import load_gold
 from recoupe.models import Article, ArticleClaims, Claim, Extraction
 from recoupe.testing import RuleModel
@@ -353,3 +353,128 @@ def test_cli_check_store_then_report(tmp_path: Path, capsys: pytest.CaptureFixtu
         assert archive.stats().claims > 0
     assert main(["report", "--store", str(tmp_path / "missing" / "x.sqlite")]) == 2
     assert "no such folder" in capsys.readouterr().err
+
+
+# -- bulk loading -------------------------------------------------------------------------------
+
+
+def _state(archive: Archive) -> dict[str, Any]:
+    """Every stored row that the cross-check reads or writes, without row ids and times (the
+    history is left out: a bulk load starts it afresh)."""
+    from recoupe.archive.schema import ClaimAmountRow, ClaimKeyRow, CopyRow, FactMemberRow, JudgementRow, ShingleRow
+
+    def rows(table: Any, *columns: str) -> list[tuple[Any, ...]]:
+        with Session(archive.engine) as s:
+            return sorted(
+                (tuple(getattr(r, c) for c in columns) for r in s.scalars(select(table))),
+                key=repr,
+            )
+
+    return {
+        "articles": rows(ArticleRow, "seq", "id", "text_sha256", "doc"),
+        "claims": rows(ClaimRow, "seq", "id", "article_seq", "origin", "copied_from", "doc", "embedding"),
+        "keys": rows(ClaimKeyRow, "kind", "key", "claim_seq"),
+        "amounts": rows(ClaimAmountRow, "key", "kind", "value", "claim_seq"),
+        "candidates": [
+            (a, b, score, sorted(reasons), kept)
+            for a, b, score, reasons, kept in rows(CandidateRow, "a", "b", "score", "reasons", "kept")
+        ],
+        "judgements": rows(JudgementRow, "a", "b", "docs"),
+        "copies": rows(CopyRow, "article_seq", "source_seq", "start", "end", "source_start", "source_end", "position"),
+        "shingles": rows(ShingleRow, "hash", "article_seq", "sentence_start"),
+        "facts": rows(FactRow, "id", "verdict", "rank", "size", "doc"),
+        "members": rows(FactMemberRow, "fact_id", "claim_seq", "article_id"),
+    }
+
+
+def _synthetic(n: int, seed: int) -> list[Article]:
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from archive_growth import corpus
+
+    return corpus(n, seed)
+
+
+@pytest.mark.parametrize("name", ["seeds", "gigafactory", "stade", "synthetic"])
+def test_a_bulk_load_stores_what_one_by_one_stores(tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every candidate with its score, reasons and kept mark, every judgement, copy, shingle, key,
+    origin and fact: the same rows whichever way the archive was filled."""
+    if name == "synthetic":
+        # tiny caps: blocks overflow and partners are pushed out, as in a large archive
+        monkeypatch.setattr(pairing, "MAX_PARTNERS", 3)
+        monkeypatch.setattr(pairing, "MAX_LEXICAL_BLOCK", 25)
+        monkeypatch.setattr(incremental, "MAX_LEXICAL_BLOCK", 25)
+        model = RuleModel()
+        articles = _synthetic(45, 3)
+        one = Archive(str(tmp_path / "one.sqlite"), model=model)
+        for a in articles:
+            one.add([a])
+        extraction = one.extraction()
+        bulk = Archive(str(tmp_path / "bulk.sqlite"), model=RuleModel())
+        report = bulk.add_extracted(extraction, bulk=True)
+    else:
+        extracted = _gold_set(name)
+        one = Archive(str(tmp_path / "one.sqlite"), model=RuleModel())
+        for ac in extracted:
+            one.add_extracted(Extraction(articles=[ac]))
+        bulk = Archive(str(tmp_path / "bulk.sqlite"), model=RuleModel())
+        report = bulk.add_extracted(Extraction(articles=extracted), bulk=True)
+    with one, bulk:
+        assert report.added == one.articles() and not report.failures
+        want, got = _state(one), _state(bulk)
+        for table in want:
+            assert got[table] == want[table], table
+        assert got["facts"] and got["candidates"]
+        assert {c.change for c in report.changes} == {"created"} and len(report.changes) == len(got["facts"])
+        fact = bulk.facts().facts[0]
+        assert [e.change for e in bulk.history(fact.id)] == ["created"]
+        _assert_same_as_scratch(bulk, RuleModel())
+
+
+def test_articles_added_after_a_bulk_load_give_the_from_scratch_facts(tmp_path: Path) -> None:
+    articles = _synthetic(60, 9)
+    with Archive(str(tmp_path / "a.sqlite"), model=RuleModel()) as archive:
+        first = archive.add(articles[:45], bulk=True)
+        assert first.added == [a.id for a in articles[:45]]
+        for a in articles[45:]:
+            report = archive.add([a])
+            assert report.added == [a.id] and report.candidates > 0
+        assert archive.articles() == [a.id for a in articles]
+        _assert_same_as_scratch(archive, RuleModel())
+        again = archive.add(articles[:3])
+        assert again.unchanged == [a.id for a in articles[:3]] and not again.added
+
+
+def test_bulk_load_refuses_a_filled_archive_and_keeps_bad_items(tmp_path: Path) -> None:
+    articles = _synthetic(6, 4)
+    twin = articles[1].model_copy(update={"text": articles[1].text + " Another ending."})
+    with Archive(str(tmp_path / "a.sqlite"), model=RuleModel()) as archive:
+        inputs = [*articles[:3], ArticleError("gone.txt", "no such file"), articles[0], twin]
+        report = archive.add(inputs, bulk=True)
+        assert report.added == [a.id for a in articles[:3]]
+        with Archive("sqlite://", model=RuleModel()) as other:
+            assert report.failures == other.add(inputs).failures  # as article by article
+        assert {f.reason for f in report.failures} == {
+            "no such file",
+            f"duplicate article id {articles[0].id!r}",
+            f"duplicate article id {articles[1].id!r}",
+        }
+        given = [articles[3], articles[3], twin, articles[1]]
+        with Archive("sqlite://") as other:
+            got = other.add_extracted(
+                Extraction(articles=[ArticleClaims(article=a, claims=[]) for a in given]), bulk=True
+            )
+            assert got.added == [articles[3].id, twin.id] and got.unchanged == [articles[3].id]
+            assert [f.reason for f in got.failures] == [f"article id {twin.id!r} is given twice with different texts"]
+        with pytest.raises(ConfigError, match="empty archive"):
+            archive.add(articles[3:], bulk=True)
+        assert archive.articles() == [a.id for a in articles[:3]]
+
+
+def test_postgresql_bulk_load_equals_from_scratch(pg_url: str) -> None:  # noqa: F811
+    articles = _gold_set("gigafactory")
+    with Archive(pg_url, model=RuleModel()) as archive:
+        archive.add_extracted(Extraction(articles=articles[:-1]), bulk=True)
+        archive.add_extracted(Extraction(articles=articles[-1:]))
+        _assert_same_as_scratch(archive, RuleModel())

@@ -66,7 +66,17 @@ from .schema import (
 )
 from .types import FactChange
 
-__all__ = ["VERDICT_RANK", "Integration", "article_sha256", "fact_rank"]
+__all__ = [
+    "VERDICT_RANK",
+    "Integration",
+    "article_sha256",
+    "claim_keys",
+    "copy_rows",
+    "fact_rank",
+    "fact_values",
+    "index_rows",
+    "shingle_rows",
+]
 
 VERDICT_RANK = {Verdict.conflicting.value: 0, Verdict.corroborated.value: 1, Verdict.single_source.value: 2}
 _LINKING = {Relation.equivalent.value, Relation.compatible.value, Relation.contradicts.value}
@@ -82,6 +92,18 @@ def fact_rank(fact: Fact) -> int:
     return VERDICT_RANK[fact.verdict.value]
 
 
+def fact_values(fact: Fact, now: dt.datetime) -> dict[str, Any]:
+    """A fact's row: its verdict, rank and size (what pages of facts are ordered by) and document."""
+    return {
+        "id": fact.id,
+        "verdict": fact.verdict.value,
+        "rank": fact_rank(fact),
+        "size": len(fact.members),
+        "doc": fact.model_dump(mode="json"),
+        "updated_at": now,
+    }
+
+
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]
@@ -91,6 +113,68 @@ def _vector(row: ClaimRow) -> npt.NDArray[np.float32] | None:
     if row.embedding is None:
         return None
     return np.frombuffer(row.embedding, dtype=np.float32)
+
+
+def claim_keys(f: ClaimFeatures) -> set[tuple[str, str]]:
+    """The (kind, key) index entries of a claim: what its candidate tests block on."""
+    keys = {("entity", k) for k in f.entities} | {("block", k) for k in block_keys(f)}
+    keys |= {("subject", k) for k in subject_block_keys(f)}
+    if f.subject and f.dated:
+        keys.add(("dated", f.subject))
+    return keys
+
+
+def index_rows(seq: int, f: ClaimFeatures) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The key rows and amount rows of stored claim ``seq``."""
+    keys = [{"kind": kind, "key": key, "claim_seq": seq} for kind, key in sorted(claim_keys(f))]
+    quantity = f.claim.quantity
+    amounts = (
+        [
+            {"key": key, "kind": kind, "value": value, "claim_seq": seq}
+            for kind, value in sorted(set(amounts_of(quantity)))
+            for key in sorted(block_keys(f))
+        ]
+        if quantity is not None
+        else []
+    )
+    return keys, amounts
+
+
+def shingle_rows(seq: int, article: Article, split: Callable[[Article], Split]) -> list[dict[str, Any]]:
+    """The sentence-shingle index rows of stored article ``seq``."""
+    seen: set[tuple[int, int]] = set()
+    rows = []
+    for start, hashes in sentence_shingles(article, split):
+        for h in sorted(hashes):
+            if (h, start) not in seen:
+                seen.add((h, start))
+                rows.append({"hash": h, "article_seq": seq, "sentence_start": start})
+    return rows
+
+
+def copy_rows(found: Iterable[Copied], seq_of: Mapping[str, int]) -> list[dict[str, Any]]:
+    """The copy rows of ``found`` (copied sentences, in a from-scratch run's order): each keeps its
+    place among the copies between its two articles."""
+    position: Counter[tuple[int, int]] = Counter()
+    rows = []
+    for c in found:
+        a, b = seq_of[c.article], seq_of[c.source]
+        pair = (min(a, b), max(a, b))
+        rows.append(
+            {
+                "article_seq": a,
+                "source_seq": b,
+                "start": c.span.start,
+                "end": c.span.end,
+                "source_start": c.source_span.start,
+                "source_end": c.source_span.end,
+                "lo": pair[0],
+                "hi": pair[1],
+                "position": position[pair],
+            }
+        )
+        position[pair] += 1
+    return rows
 
 
 @dataclass
@@ -212,27 +296,13 @@ class Integration:
         s.flush()
         for r, claim in rows:
             known.add(r, claim)
-            f = known.features[r.seq]
-            keys = {("entity", k) for k in f.entities} | {("block", k) for k in block_keys(f)}
-            keys |= {("subject", k) for k in subject_block_keys(f)}
-            if f.subject and f.dated:
-                keys.add(("dated", f.subject))
-            s.add_all(ClaimKeyRow(kind=kind, key=key, claim_seq=r.seq) for kind, key in sorted(keys))
-            if claim.quantity is not None:
-                s.add_all(
-                    ClaimAmountRow(key=key, kind=kind, value=value, claim_seq=r.seq)
-                    for kind, value in sorted(set(amounts_of(claim.quantity)))
-                    for key in sorted(block_keys(f))
-                )
+            keys, amounts = index_rows(r.seq, known.features[r.seq])
+            s.add_all(ClaimKeyRow(**k) for k in keys)
+            s.add_all(ClaimAmountRow(**a) for a in amounts)
         return [r.seq for r, _ in rows]
 
     def _store_shingles(self, article: ArticleRow, text: Article) -> None:
-        seen: set[tuple[int, int]] = set()
-        for start, hashes in sentence_shingles(text, self._split):
-            for h in hashes:
-                if (h, start) not in seen:
-                    seen.add((h, start))
-                    self.session.add(ShingleRow(hash=h, article_seq=article.seq, sentence_start=start))
+        self.session.add_all(ShingleRow(**r) for r in shingle_rows(article.seq, text, self._split))
 
     # -- candidates ----------------------------------------------------------------------------
 
@@ -253,11 +323,7 @@ class Integration:
         s = self.session
         keys: set[tuple[str, str]] = set()
         for seq in new:
-            f = known.features[seq]
-            keys |= {("entity", k) for k in f.entities} | {("block", k) for k in block_keys(f)}
-            keys |= {("subject", k) for k in subject_block_keys(f)}
-            if f.subject and f.dated:
-                keys.add(("dated", f.subject))
+            keys |= claim_keys(known.features[seq])
         self.sizes = self._block_sizes(keys)
         wanted = sorted(k for k in keys if k[0] == "dated" or self.sizes.get(k, 0) <= MAX_LEXICAL_BLOCK)
         found: set[int] = set()
@@ -490,25 +556,7 @@ class Integration:
         found = copied_sentences(
             [texts[q] for q in order], lambda h, n: counts.get(h, n), only=order.index(seq), split=self._split
         )
-        seq_of = {texts[q].id: q for q in order}
-        position: Counter[tuple[int, int]] = Counter()
-        for c in found:
-            a, b = seq_of[c.article], seq_of[c.source]
-            pair = (min(a, b), max(a, b))
-            s.add(
-                CopyRow(
-                    article_seq=a,
-                    source_seq=b,
-                    start=c.span.start,
-                    end=c.span.end,
-                    source_start=c.source_span.start,
-                    source_end=c.source_span.end,
-                    lo=pair[0],
-                    hi=pair[1],
-                    position=position[pair],
-                )
-            )
-            position[pair] += 1
+        s.add_all(CopyRow(**r) for r in copy_rows(found, {texts[q].id: q for q in order}))
         s.flush()
 
     def _copies_into(self, article_id: str) -> list[Copied]:
@@ -655,16 +703,7 @@ class Integration:
                     now,
                 )
             else:
-                s.add(
-                    FactRow(
-                        id=fact.id,
-                        verdict=fact.verdict.value,
-                        rank=fact_rank(fact),
-                        size=len(fact.members),
-                        doc=doc,
-                        updated_at=now,
-                    )
-                )
+                s.add(FactRow(**fact_values(fact, now)))
                 s.flush()
                 s.add_all(
                     FactMemberRow(fact_id=fact.id, claim_seq=q, article_id=known.claims[q].article_id)
