@@ -353,6 +353,18 @@ def test_cli_check_store_then_report(tmp_path: Path, capsys: pytest.CaptureFixtu
         assert archive.stats().claims > 0
     assert main(["report", "--store", str(tmp_path / "missing" / "x.sqlite")]) == 2
     assert "no such folder" in capsys.readouterr().err
+    # a back catalogue in one pass, then the same facts as the archive filled in two runs
+    bulk = str(tmp_path / "bulk.sqlite")
+    with FakeOpenAIServer(default=_rule_reply) as server:
+        common = ["--base-url", server.base_url, "--model", "fake", "--cache-dir", str(tmp_path / "cache")]
+        assert main(["check", "--store", bulk, "--bulk", *map(str, seeds), "-q", *common]) == 0
+        assert "5 article(s) added" in capsys.readouterr().err
+        assert main(["check", "--store", bulk, "--bulk", *map(str, seeds), "-q", *common]) == 2
+        assert "bulk loading fills an empty archive" in capsys.readouterr().err
+        assert main(["check", "--bulk", *map(str, seeds), "-q", *common]) == 2
+        assert "give it with --store" in capsys.readouterr().err
+    with Archive(store) as one, Archive(bulk) as other:
+        assert _dump(other.report().facts) == _dump(one.report().facts)
 
 
 # -- bulk loading -------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from .errors import ArticleError, RecoupeError
+from .errors import ArticleError, ConfigError, RecoupeError
 from .files import OutputError, atomic_write_text, check_writable
 from .models import Extraction, Report
 from .settings import add_model_options, settings_from_args
@@ -167,7 +167,7 @@ def cmd_check_store(args: argparse.Namespace) -> int:
     with Archive.from_settings(
         args.store, settings, adjudicate=not args.no_adjudicate, model_contradictions=args.model_contradictions
     ) as archive:
-        added = archive.add(items)
+        added = archive.add(items, bulk=args.bulk)
         written = _render(archive.report(), args)
         changed = Counter(c.verdict_after for c in added.changes)
         print(
@@ -203,6 +203,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     if args.store:
         return cmd_check_store(args)
+    if args.bulk:
+        raise ConfigError("--bulk fills an archive: give it with --store URL")
     settings = _settings(args)
     _check_outputs(args.json, args.markdown, args.html)
     items = list(iter_articles(args.paths))
@@ -283,6 +285,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--store",
         metavar="URL",
         help="add the articles to this archive (a file, sqlite:///FILE or postgresql://HOST/DB) and report all it holds",
+    )
+    p.add_argument(
+        "--bulk",
+        action="store_true",
+        help="with --store: fill an empty archive in one pass (one cross-check of all the articles)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     _add_model_options(p)

@@ -4,6 +4,7 @@ to date one article at a time."""
 from __future__ import annotations
 
 import base64
+import functools
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -14,7 +15,7 @@ from sqlalchemy import Engine, and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from ..crosscheck.features import ClaimFeatures
-from ..crosscheck.syndication import Split, comparable_sentences
+from ..crosscheck.syndication import Split
 from ..errors import ArticleError, ConfigError, RecoupeError
 from ..extraction import extract_articles
 from ..llm.model import Model
@@ -32,7 +33,7 @@ from ..models import (
     Verdict,
 )
 from ..settings import Settings
-from .incremental import VERDICT_RANK, Integration, article_sha256
+from .incremental import VERDICT_RANK, Integration, article_sha256, cached_split
 from .schema import ArticleRow, CandidateRow, ClaimRow, FactAliasRow, FactEventRow, FactMemberRow, FactRow, JudgementRow
 from .store import open_engine
 from .types import AddReport, ArchiveStats, FactDetail, FactEvent, FactPage, MemberDetail
@@ -273,7 +274,8 @@ class Archive:
                 self.model,
                 adjudicate=self.adjudicate,
                 model_contradictions=self.model_contradictions,
-                split=comparable_sentences,
+                split=functools.partial(cached_split, self._sentences),
+                features_cache=self._features if len(self._features) < _FEATURES_KEPT else None,
             )
             s.commit()
         report.added.extend(ac.article.id for ac in batch)

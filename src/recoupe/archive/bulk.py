@@ -76,19 +76,12 @@ def bulk_load(
     *,
     adjudicate: bool,
     model_contradictions: bool,
-    split: Callable[[Article], Split],
-    features_of: Callable[[Claim], ClaimFeatures] = ClaimFeatures.of,
+    split: Callable[[Article], Split],  # an article's comparable sentences (kept: asked twice)
+    features_cache: dict[tuple[int, str], tuple[Claim, ClaimFeatures]] | None = None,
 ) -> tuple[list[FactChange], int, PairingStats]:
     """Store ``extracted`` (articles new to an empty archive) with their cross-check, inside
     ``session`` (the caller's transaction); returns the facts created, the candidate pairs stored
     and the pairing counts."""
-    seen: dict[str, Split] = {}
-
-    def split_once(article: Article) -> Split:
-        if article.id not in seen:
-            seen[article.id] = split(article)
-        return seen[article.id]
-
     articles = [
         ArticleRow(
             id=ac.article.id,
@@ -105,14 +98,14 @@ def bulk_load(
     claims = [c for ac in extracted for c in ac.claims]
 
     # copies and origins, over all the batch (boilerplate told by the batch's counts)
-    found_copies = copied_sentences(texts, split=split_once)
+    found_copies = copied_sentences(texts, split=split)
     _insert(session, CopyRow, copy_rows(found_copies, {row.id: row.seq for row in articles}))
     sources: dict[str, str] = {}
     origins = claim_origins(claims, {a.id: a for a in texts}, found_copies, sources)
     _insert(
         session,
         ShingleRow,
-        [r for row, a in zip(articles, texts, strict=True) for r in shingle_rows(row.seq, a, split_once)],
+        [r for row, a in zip(articles, texts, strict=True) for r in shingle_rows(row.seq, a, split)],
     )
 
     rows: list[ClaimRow] = []
@@ -138,7 +131,9 @@ def bulk_load(
     session.add_all(rows)
     session.flush()
     seqs = [r.seq for r in rows]
-    features = [features_of(c) for c in claims]
+    features = [ClaimFeatures.of(c) for c in claims]
+    if features_cache is not None:  # what the next articles' candidates are read with
+        features_cache.update(((q, c.id), (c, f)) for q, c, f in zip(seqs, claims, features, strict=True))
     keys: list[dict[str, Any]] = []
     amounts: list[dict[str, Any]] = []
     for seq, f in zip(seqs, features, strict=True):

@@ -70,6 +70,7 @@ __all__ = [
     "VERDICT_RANK",
     "Integration",
     "article_sha256",
+    "cached_split",
     "claim_keys",
     "copy_rows",
     "fact_rank",
@@ -113,6 +114,14 @@ def _vector(row: ClaimRow) -> npt.NDArray[np.float32] | None:
     if row.embedding is None:
         return None
     return np.frombuffer(row.embedding, dtype=np.float32)
+
+
+def cached_split(cache: dict[tuple[str, str], Split], article: Article) -> Split:
+    """An article's :func:`comparable_sentences`, kept in ``cache`` (by id and text)."""
+    key = (article.id, hashlib.sha256(article.text.encode()).hexdigest())
+    if key not in cache:
+        cache[key] = comparable_sentences(article)
+    return cache[key]
 
 
 def claim_keys(f: ClaimFeatures) -> set[tuple[str, str]]:
@@ -508,11 +517,7 @@ class Integration:
         return {q: self.texts[q] for q in sorted(seqs)}
 
     def _split(self, article: Article) -> Split:
-        cache = self.sentences_cache if self.sentences_cache is not None else {}
-        key = (article.id, hashlib.sha256(article.text.encode()).hexdigest())
-        if key not in cache:
-            cache[key] = comparable_sentences(article)
-        return cache[key]
+        return cached_split(self.sentences_cache if self.sentences_cache is not None else {}, article)
 
     def _set_origins(
         self,
