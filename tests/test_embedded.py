@@ -34,3 +34,22 @@ def test_the_embedded_model_extracts_grounded_claims_deterministically(tmp_path:
     assert [c.model_dump() for c in first.claims] == [c.model_dump() for c in second.claims]
     assert llm.usage.stages["extract"].calls == 2
     assert llm.base_url.startswith("http://127.0.0.1:")
+
+
+def test_prefix_reuse_gives_the_same_answer_whatever_ran_before(tmp_path: Path) -> None:
+    """With ``reuse_prefix`` the system prompt's state is restored before every request: a request
+    asked again after another one gets the same answer, byte for byte."""
+    from recoupe.llm.embedded import embedded_server
+
+    first = Article(id="first", text=PARAGRAPH)
+    other = Article(id="other", text="Microsoft investira 4 milliards d’euros en France, a annoncé le groupe dimanche.")
+    llm = LLM(Settings(use_cache=False, cache_dir=tmp_path, reuse_prefix=True))
+    slot = embedded_server().prefix_slot
+    before = slot.restored
+    a = extract_one(llm, first, chunk_chars=llm.target_chars, keep_ungrounded=True)
+    extract_one(llm, other, chunk_chars=llm.target_chars, keep_ungrounded=True)
+    b = extract_one(llm, first, chunk_chars=llm.target_chars, keep_ungrounded=True)
+    assert a.claims, "the model produced no claim"
+    assert [c.model_dump() for c in a.claims] == [c.model_dump() for c in b.claims]
+    assert slot.restored - before == llm.usage.stages["extract"].calls >= 3
+    assert slot.whole == 0

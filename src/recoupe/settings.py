@@ -90,6 +90,7 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "requests_per_minute": (lambda v: v is None or (_finite(v) and v > 0), "None or a number above 0"),
     "chunk_chars": (lambda v: v is None or (_integer(v) and v >= 1), "None or an integer of at least 1"),
     "async_requests": (lambda v: v is None or isinstance(v, bool), "None, True or False"),
+    "reuse_prefix": (lambda v: isinstance(v, bool), "True or False"),
 }
 
 #: The environment variables :meth:`Settings.from_env` reads: the setting each sets, and its parser.
@@ -99,6 +100,7 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "RECOUPE_MODEL": ("model", str),
     "RECOUPE_CACHE_DIR": ("cache_dir", Path),
     "RECOUPE_CONCURRENCY": ("concurrency", int),
+    "RECOUPE_REUSE_PREFIX": ("reuse_prefix", _boolean),
     "RECOUPE_RPM": ("requests_per_minute", float),
     "RECOUPE_CHUNK_CHARS": ("chunk_chars", int),
     "RECOUPE_ASYNC": ("async_requests", _boolean),
@@ -165,6 +167,12 @@ class Settings:
     #: (the default): on when more than ``ASYNC_CONCURRENCY`` (32) requests are in flight on an
     #: endpoint; see :attr:`use_async`
     async_requests: bool | None = None
+    #: on the embedded server: evaluate each system prompt once, keep its KV state, and restore it
+    #: before every request, so that only the variable part is evaluated. Answers stay identical
+    #: run after run and in any order (the prefix is always evaluated alone, the rest always from
+    #: the same state), but they are not the answers of a server that evaluates every prompt whole:
+    #: recordings and cached answers of the two modes are kept apart.
+    reuse_prefix: bool = False
 
     def __post_init__(self) -> None:
         """Refuse a setting that cannot work, naming it: a :class:`ConfigError` here, at the edge,
@@ -177,6 +185,8 @@ class Settings:
                 raise ConfigError(problem + got)
         if self.cache_dir is not None:
             object.__setattr__(self, "cache_dir", Path(self.cache_dir))
+        if self.reuse_prefix and self.use_async:
+            raise ConfigError("reuse_prefix works on the threaded path: leave async_requests off with it")
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={('***' if k == 'api_key' and v else v)!r}" for k, v in self.__dict__.items())
@@ -210,6 +220,9 @@ class Settings:
     def request_extra_body(self) -> dict[str, Any] | None:
         if self.extra_body is not None:
             return self.extra_body
+        if self.embedded and self.reuse_prefix:
+            # The prefix's state is restored into slot 0 before each request (llm.embedded).
+            return {"cache_prompt": True, "id_slot": 0}
         if self.embedded:
             # Byte-identical answers at temperature 0 need the server's prompt cache off.
             return {"cache_prompt": False}
@@ -277,6 +290,13 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
         help="send requests from one asyncio loop instead of threads (env RECOUPE_ASYNC; "
         "default: on for a hosted endpoint at a concurrency above 32)",
     )
+    p.add_argument(
+        "--reuse-prefix",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="embedded model: evaluate each system prompt once and restore its state before every "
+        "request (env RECOUPE_REUSE_PREFIX; answers identical run after run, not those of whole prompts)",
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -293,4 +313,5 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         chunk_chars=getattr(args, "chunk_chars", None),
         requests_per_minute=getattr(args, "rpm", None),
         async_requests=getattr(args, "async_requests", None),
+        reuse_prefix=getattr(args, "reuse_prefix", None),
     )

@@ -65,8 +65,15 @@ def _vcr() -> Any:
     return vcr
 
 
+def _only_completions(request: Any) -> Any:
+    """What a cassette records: chat completions only. The embedded server's slot, template and
+    tokenizer calls (prefix reuse) reach the server and are not recorded."""
+    return request if request.path.endswith("/chat/completions") else None
+
+
 def _recorder() -> Any:
     recorder = _vcr().VCR(
+        before_record_request=_only_completions,
         match_on=["method", "path", "json_body"],
         filter_headers=[(h, None) for h in SECRET_HEADERS],
         decode_compressed_response=True,

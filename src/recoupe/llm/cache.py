@@ -36,9 +36,12 @@ def cache_key(
     prompt_id: str,
     prompt_sha256: str,
     max_tokens: int,
+    variant: str | None = None,
 ) -> str:
     """sha256 of the canonical JSON of everything that shapes the answer. The endpoint and the API
-    key are not part of it: the key never leaves the client, and the model name says what answers."""
+    key are not part of it: the key never leaves the client, and the model name says what answers.
+    ``variant`` names a way of serving that gives other answers (the embedded server's prefix
+    reuse); without one the key is what it always was."""
     payload = {
         "model": model,
         "messages": messages,
@@ -49,6 +52,8 @@ def cache_key(
         "max_tokens": max_tokens,
         "cache_version": CACHE_VERSION,
     }
+    if variant is not None:
+        payload["variant"] = variant
     canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 

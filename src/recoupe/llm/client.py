@@ -113,6 +113,7 @@ class LLM:
         self._replay_only = replay_only
         self._http_client = http_client
         self._base_url: str | None = None
+        self._prefix_slot: Any = None  # the embedded server's PrefixSlot, with reuse_prefix
         self._openai: openai.OpenAI | None = None
         # Rate limits, shared by every thread: no request leaves before ``_resume_at`` (set by a
         # 429), and requests leave at least ``60 / requests_per_minute`` seconds apart.
@@ -172,7 +173,10 @@ class LLM:
                     elif self.settings.base_url is None:
                         from .embedded import embedded_server
 
-                        url = embedded_server(parallel=max(1, min(self.settings.concurrency, 4))).base_url
+                        server = embedded_server(parallel=max(1, min(self.settings.concurrency, 4)))
+                        url = server.base_url
+                        if self.settings.reuse_prefix:
+                            self._prefix_slot = server.prefix_slot
                     else:
                         url = self.settings.base_url
                     self._base_url = url
@@ -300,6 +304,7 @@ class LLM:
                 prompt_id=prompt.id,
                 prompt_sha256=prompt.sha256,
                 max_tokens=max_tokens,
+                variant="reuse-prefix" if self.settings.embedded and self.settings.reuse_prefix else None,
             )
         return _Call(stage, messages, response_model, max_tokens, where, key)
 
@@ -449,13 +454,19 @@ class LLM:
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
                     self._wait_for_turn()
-                    completion = self._received(
-                        where, lambda: client.post("/chat/completions", body=body, cast_to=ChatCompletion)
-                    )
+                    completion = self._received(where, lambda: self._post_once(client, body))
                     return completion, attempts
         except Exception as exc:  # noqa: BLE001 - every library error becomes a RecoupeError
             raise self._failure(exc, attempts, before, where) from None
         raise LLMError("no attempt was made", **where)  # pragma: no cover
+
+    def _post_once(self, client: openai.OpenAI, body: dict[str, Any]) -> Any:
+        slot = self._prefix_slot
+        if slot is None:
+            return client.post("/chat/completions", body=body, cast_to=ChatCompletion)
+        with slot.lock:  # the slot's state is set for this request and used by it alone
+            slot.prepare(body["messages"])
+            return client.post("/chat/completions", body=body, cast_to=ChatCompletion)
 
     # -- the event-loop path ---------------------------------------------------------------------
     def _event_loop(self) -> LoopThread:

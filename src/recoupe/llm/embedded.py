@@ -11,17 +11,22 @@ import contextlib
 import hashlib
 import importlib.resources
 import importlib.util
+import json
 import logging
 import os
 import socket
+import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 from ..errors import ModelNotInstalledError
 from ..settings import EMBEDDED_MODEL, default_cache_root
 
-__all__ = ["EMBEDDED_MODEL", "MODEL_SHA256", "embedded_server", "is_installed", "model_path"]
+__all__ = ["EMBEDDED_MODEL", "MODEL_SHA256", "PrefixSlot", "embedded_server", "is_installed", "model_path"]
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +121,13 @@ class EmbeddedServer:
         params.cpuparams.n_threads = max(1, os.cpu_count() or 1)
         params.cpuparams_batch.n_threads = max(1, os.cpu_count() or 1)
         params.cache_prompt = False
+        # No host-memory prompt cache: what a slot holds before a request is only what the client
+        # restored into it (PrefixSlot), never what an earlier request left behind.
+        params.cache_ram_mib = 0
+        params.cache_idle_slots = False
+        params.endpoint_slots = True
+        self._slots = tempfile.TemporaryDirectory(prefix="recoupe-slots-")
+        params.slot_save_path = self._slots.name + os.sep
         params.warmup = False
         params.verbosity = -1
         params.log_json = False
@@ -124,10 +136,91 @@ class EmbeddedServer:
             self._server = xllamacpp.Server(params)
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self.parallel = parallel
+        self.prefix_slot = PrefixSlot(f"http://127.0.0.1:{self.port}")
         _wait_until_listening(self.port)
 
     def stop(self) -> None:
+        self.prefix_slot.close()
         self._server = None
+        self._slots.cleanup()
+
+
+class PrefixSlot:
+    """Reuse of the fixed part of prompts on the embedded server, with answers that do not depend
+    on what ran before.
+
+    A llama.cpp server that reuses its prompt cache evaluates a request from wherever the previous
+    one left the slot, and a different split of the same tokens gives slightly different numbers,
+    so answers change with the order of requests. Here the prefix of each system prompt (the
+    chat template up to where the user's message starts) is evaluated alone, once, and its state
+    saved; before every request that state is restored into slot 0, so every request is evaluated
+    from the same state over the same tokens, whatever ran before. A prompt whose tokens do not
+    start with the prefix's gets an empty slot instead, and is evaluated whole.
+    """
+
+    MARK = "\u0000recoupe-user-message\u0000"
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self._http: httpx.Client | None = None
+        self._saved: dict[str, tuple[str, list[int]]] = {}
+        self.lock = threading.Lock()
+        self.restored = 0  # requests evaluated from a restored prefix
+        self.reused_tokens = 0  # prompt tokens those requests did not evaluate
+        self.whole = 0  # requests evaluated whole (no prefix to restore)
+
+    def _client(self) -> httpx.Client:
+        if self._http is None:
+            self._http = httpx.Client(base_url=self.root, timeout=600)
+        return self._http
+
+    def _post(self, path: str, body: dict[str, Any]) -> Any:
+        response = self._client().post(path, json=body)
+        response.raise_for_status()
+        return response.json()
+
+    def _tokens(self, text: str) -> list[int]:
+        tokens: list[int] = self._post("/tokenize", {"content": text, "add_special": False, "parse_special": True})[
+            "tokens"
+        ]
+        return tokens
+
+    def _prefix(self, system: dict[str, Any]) -> tuple[str, list[int]]:
+        """The saved state of one system message's prefix: (file name, tokens)."""
+        digest = hashlib.sha256(json.dumps(system, sort_keys=True).encode()).hexdigest()[:24]
+        if digest not in self._saved:
+            rendered = self._post("/apply-template", {"messages": [system, {"role": "user", "content": self.MARK}]})[
+                "prompt"
+            ]
+            prefix = rendered[: rendered.index(self.MARK)]
+            self._post("/slots/0?action=erase", {})
+            self._post("/completion", {"prompt": prefix, "n_predict": 0, "cache_prompt": True, "id_slot": 0})
+            name = f"prefix-{digest}.bin"
+            self._post("/slots/0?action=save", {"filename": name})
+            self._saved[digest] = (name, self._tokens(prefix))
+        return self._saved[digest]
+
+    def prepare(self, messages: list[dict[str, Any]]) -> None:
+        """Put slot 0 in the state a request of ``messages`` is always evaluated from (call with
+        :attr:`lock` held, and post the request before releasing it)."""
+        if not messages or messages[0].get("role") != "system":
+            self._post("/slots/0?action=erase", {})
+            self.whole += 1
+            return
+        name, prefix = self._prefix(messages[0])
+        prompt = self._post("/apply-template", {"messages": messages})["prompt"]
+        if self._tokens(prompt)[: len(prefix)] == prefix:
+            self._post("/slots/0?action=restore", {"filename": name})
+            self.restored += 1
+            self.reused_tokens += len(prefix)
+        else:
+            self._post("/slots/0?action=erase", {})
+            self.whole += 1
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
 
 
 @contextlib.contextmanager
