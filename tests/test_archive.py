@@ -75,12 +75,12 @@ def test_with_a_model_equals_from_scratch_and_pays_no_call_twice(tmp_path: Path)
         assert any(j.decided_by == "model" for j in archive.report().judgements)
 
 
-def test_partner_cap_and_block_cap_are_kept_as_from_scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With tiny caps, new partners push old ones out of a claim's best and blocks overflow: the
-    archive drops those pairs as a from-scratch run does."""
+def test_partner_cap_and_block_window_are_kept_as_from_scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a tiny cap and window, new partners push old ones out of a claim's best and blocks
+    outgrow their window: the archive pairs and drops as a from-scratch run does."""
     monkeypatch.setattr(pairing, "MAX_PARTNERS", 2)
-    monkeypatch.setattr(pairing, "MAX_LEXICAL_BLOCK", 6)
-    monkeypatch.setattr(incremental, "MAX_LEXICAL_BLOCK", 6)
+    monkeypatch.setattr(pairing, "BLOCK_WINDOW", 6)
+    monkeypatch.setattr(incremental, "BLOCK_WINDOW", 6)
     articles = _gold_set("seeds")
     with Archive(str(tmp_path / "a.sqlite")) as archive:
         for ac in articles:
@@ -373,7 +373,7 @@ def test_cli_check_store_then_report(tmp_path: Path, capsys: pytest.CaptureFixtu
 def _state(archive: Archive) -> dict[str, Any]:
     """Every stored row that the cross-check reads or writes, without row ids and times (the
     history is left out: a bulk load starts it afresh)."""
-    from recoupe.archive.schema import ClaimAmountRow, ClaimKeyRow, CopyRow, FactMemberRow, JudgementRow, ShingleRow
+    from recoupe.archive.schema import ClaimKeyRow, CopyRow, FactMemberRow, JudgementRow, ShingleRow
 
     def rows(table: Any, *columns: str) -> list[tuple[Any, ...]]:
         with Session(archive.engine) as s:
@@ -386,7 +386,6 @@ def _state(archive: Archive) -> dict[str, Any]:
         "articles": rows(ArticleRow, "seq", "id", "text_sha256", "doc"),
         "claims": rows(ClaimRow, "seq", "id", "article_seq", "origin", "copied_from", "doc", "embedding"),
         "keys": rows(ClaimKeyRow, "kind", "key", "claim_seq"),
-        "amounts": rows(ClaimAmountRow, "key", "kind", "value", "claim_seq"),
         "candidates": [
             (a, b, score, sorted(reasons), kept)
             for a, b, score, reasons, kept in rows(CandidateRow, "a", "b", "score", "reasons", "kept")
@@ -413,10 +412,11 @@ def test_a_bulk_load_stores_what_one_by_one_stores(tmp_path: Path, name: str, mo
     """Every candidate with its score, reasons and kept mark, every judgement, copy, shingle, key,
     origin and fact: the same rows whichever way the archive was filled."""
     if name == "synthetic":
-        # tiny caps: blocks overflow and partners are pushed out, as in a large archive
+        # a tiny cap and window: blocks outgrow the window and partners are pushed out, as in a
+        # large archive
         monkeypatch.setattr(pairing, "MAX_PARTNERS", 3)
-        monkeypatch.setattr(pairing, "MAX_LEXICAL_BLOCK", 25)
-        monkeypatch.setattr(incremental, "MAX_LEXICAL_BLOCK", 25)
+        monkeypatch.setattr(pairing, "BLOCK_WINDOW", 25)
+        monkeypatch.setattr(incremental, "BLOCK_WINDOW", 25)
         model = RuleModel()
         articles = _synthetic(45, 3)
         one = Archive(str(tmp_path / "one.sqlite"), model=model)

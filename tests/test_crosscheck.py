@@ -719,19 +719,21 @@ def test_amounts_that_count_different_things_are_unrelated():
 
 def _pairing_by_definition(claims: list[Claim]) -> list[tuple[str, str]]:
     """candidate_pairs as its docstring defines it, pair by pair over all pairs: the reference the
-    vectorised implementation must reproduce exactly (amounts compared within a shared block key
-    small enough to say something)."""
+    vectorised implementation must reproduce exactly (each test within a shared block key, between
+    claims at most BLOCK_WINDOW places apart in that block)."""
     from rapidfuzz import fuzz
 
+    from recoupe.crosscheck import pairing
     from recoupe.crosscheck.features import ClaimFeatures
     from recoupe.crosscheck.pairing import (
         CANDIDATE_FACTOR,
         LEXICAL_THRESHOLD,
-        MAX_LEXICAL_BLOCK,
         MAX_PARTNERS,
         amounts_of,
         block_keys,
     )
+
+    window = pairing.BLOCK_WINDOW
     from recoupe.lexicon import fold
 
     def _entities(c: Claim) -> frozenset[str]:
@@ -749,19 +751,25 @@ def _pairing_by_definition(claims: list[Claim]) -> list[tuple[str, str]]:
         return block_keys(ClaimFeatures.of(c))
 
     folded = [fold(c.text) for c in claims]
-    block_size: dict[str, int] = {}
-    key_size: dict[str, int] = {}
-    for c in claims:
-        for key in _entities(c):
-            block_size[key] = block_size.get(key, 0) + 1
-        for key in _keys(c):
-            key_size[key] = key_size.get(key, 0) + 1
+    # each claim's place in every block it is in, in input order
+    place: dict[tuple[str, str], dict[int, int]] = {}
+    for n, c in enumerate(claims):
+        kinds = [("entity", k) for k in _entities(c)] + [("block", k) for k in _keys(c)]
+        if _subject_key(c.subject) and _has_date(c):
+            kinds.append(("dated", _subject_key(c.subject)))
+        for kind in kinds:
+            block = place.setdefault(kind, {})
+            block[n] = len(block)
+
+    def near(kind: str, key: str | None, i: int, j: int) -> bool:
+        return abs(place[(kind, key)][i] - place[(kind, key)][j]) <= window
+
     found = []
     for i, j in itertools.combinations(range(len(claims)), 2):
         a, b = claims[i], claims[j]
         if a.article_id == b.article_id:
             continue
-        amounts = any(key_size[k] <= MAX_LEXICAL_BLOCK for k in _keys(a) & _keys(b)) and any(
+        amounts = any(near("block", k, i, j) for k in _keys(a) & _keys(b)) and any(
             ka == kb and max(va, vb) / min(va, vb) <= CANDIDATE_FACTOR
             for ka, va in (amounts_of(a.quantity) if a.quantity else [])
             for kb, vb in (amounts_of(b.quantity) if b.quantity else [])
@@ -771,9 +779,10 @@ def _pairing_by_definition(claims: list[Claim]) -> list[tuple[str, str]]:
             and _subject_key(a.subject) == _subject_key(b.subject)
             and _has_date(a)
             and _has_date(b)
+            and near("dated", _subject_key(a.subject), i, j)
         )
         lexical = (
-            any(2 <= block_size[k] <= MAX_LEXICAL_BLOCK for k in _entities(a) & _entities(b))
+            any(near("entity", k, i, j) for k in _entities(a) & _entities(b))
             and fuzz.token_set_ratio(folded[i], folded[j]) >= LEXICAL_THRESHOLD
         )
         if amounts or dated or lexical:
@@ -785,8 +794,15 @@ def _pairing_by_definition(claims: list[Claim]) -> list[tuple[str, str]]:
     return [(claims[i].id, claims[j].id) for i, j in sorted(kept)]
 
 
-def test_vectorised_pairing_matches_its_definition_when_blocks_and_the_cap_bind():
+@pytest.mark.parametrize("window", [100, 12])
+def test_vectorised_pairing_matches_its_definition_when_blocks_and_the_cap_bind(
+    window: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import random
+
+    from recoupe.crosscheck import pairing
+
+    monkeypatch.setattr(pairing, "BLOCK_WINDOW", window)  # 12: far fewer than a company's claims
 
     rng = random.Random(7)
     companies = ["Microsoft", "Amazon", "Orange", "Pfizer", "EDF"]

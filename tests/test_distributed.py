@@ -2,7 +2,7 @@
 what one process gives (failures kept per article), and the distributed cross-check gives the
 facts, judgements and pairing counts of ``recoupe.crosscheck.crosscheck``: on the gold claims of
 the seeds, with and without a rule-based model, and on 1,000 synthetic articles whose blocks
-overflow the block cap and whose claims exceed the partner cap."""
+outgrow the block window and whose claims exceed the partner cap."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from recoupe.archive import Archive  # noqa: E402
 from recoupe.crosscheck import crosscheck  # noqa: E402
 from recoupe.crosscheck.embeddings import embed  # noqa: E402
 from recoupe.crosscheck.features import ClaimFeatures  # noqa: E402
-from recoupe.crosscheck.pairing import MAX_LEXICAL_BLOCK, MAX_PARTNERS, block_keys, candidate_indexes  # noqa: E402
+from recoupe.crosscheck.pairing import BLOCK_WINDOW, MAX_PARTNERS, block_keys, candidate_indexes  # noqa: E402
 from recoupe.errors import ArticleError  # noqa: E402
 from recoupe.evaluation.gold import load_gold  # noqa: E402
 from recoupe.extraction import extract_articles  # noqa: E402
@@ -183,11 +183,11 @@ def test_one_thousand_synthetic_articles_give_the_one_process_report(cluster: An
     assert _dump(got.articles) == _dump(want.articles)
     _assert_same(got, want)
     assert got.usage.calls == model.usage.calls
-    # the caps are at work: whole-input block sizes over the block cap, claims over the partner cap
+    # the windows and the cap are at work: blocks longer than the window, claims over the partner cap
     claims = [c for ac in extraction.articles for c in ac.claims]
     features = [ClaimFeatures.of(c) for c in claims]
     blocks = Counter(k for f in features for k in block_keys(f))
-    assert max(blocks.values()) > MAX_LEXICAL_BLOCK
+    assert max(blocks.values()) > BLOCK_WINDOW
     partners = Counter(x for pair in candidate_indexes(features) for x in pair)
     assert max(partners.values()) > MAX_PARTNERS
     assert {f.verdict.value for f in got.facts} == {"conflicting", "corroborated", "single_source"}

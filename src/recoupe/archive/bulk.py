@@ -5,7 +5,7 @@ Adding articles one by one re-ranks candidates and rebuilds facts after each; to
 with a back catalogue that is wasted work. Here the candidates, judgements, copies, origins and
 facts are computed once over the whole batch (as :func:`~recoupe.crosscheck.crosscheck` computes
 them) and stored as the incremental path stores them: raw candidates with their scores and
-reasons, the best partners marked kept, claim keys, amounts and sentence shingles. Articles added
+reasons, the best partners marked kept, claim keys and sentence shingles. Articles added
 afterwards, one at a time, find the same state they would have found had the archive been filled
 one article at a time. Only the history differs: each fact starts with one ``created`` event that
 names no article.
@@ -35,7 +35,6 @@ from .incremental import article_sha256, copy_rows, fact_values, index_rows, shi
 from .schema import (
     ArticleRow,
     CandidateRow,
-    ClaimAmountRow,
     ClaimKeyRow,
     ClaimRow,
     CopyRow,
@@ -134,22 +133,11 @@ def bulk_load(
     features = [ClaimFeatures.of(c) for c in claims]
     if features_cache is not None:  # what the next articles' candidates are read with
         features_cache.update(((q, c.id), (c, f)) for q, c, f in zip(seqs, claims, features, strict=True))
-    keys: list[dict[str, Any]] = []
-    amounts: list[dict[str, Any]] = []
-    for seq, f in zip(seqs, features, strict=True):
-        key_rows, amount_rows = index_rows(seq, f)
-        keys.extend(key_rows)
-        amounts.extend(amount_rows)
-    _insert(session, ClaimKeyRow, keys)
-    _insert(session, ClaimAmountRow, amounts)
+    _insert(session, ClaimKeyRow, [k for seq, f in zip(seqs, features, strict=True) for k in index_rows(seq, f)])
 
     # candidates: every raw pair with its score and reasons, the best partners kept and judged
     stacked = np.stack(vectors) if vectors and len(vectors) == len(claims) else None
-    raw = (
-        raw_candidates(features, [True] * len(claims), lambda kind, key, local: local, stacked)
-        if len(claims) > 1
-        else {}
-    )
+    raw = raw_candidates(features, [True] * len(claims), None, stacked) if len(claims) > 1 else {}
     kept = kept_pairs(raw, len(claims))
     _insert(
         session,

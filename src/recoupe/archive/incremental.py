@@ -2,14 +2,16 @@
 found through indexes, with the same result as a cross-check of every archived article.
 
 Why the result is the same as from scratch: every candidate test is local to a block of a shared
-key (:func:`~recoupe.crosscheck.pairing.block_keys`), so a new claim's candidates are among the
-stored claims that share one of its keys, and those are read by key (the keys and amounts tables
-are indexed), with the size of every whole block so that the caps apply as over all. Each claim
-keeps its best partners (:data:`~recoupe.crosscheck.pairing.MAX_PARTNERS`): the archive keeps every
-candidate with its score, so when a new partner pushes an old one out of a claim's best, that pair
-is dropped as a from-scratch run would drop it. Copied sentences are found through an index of
-sentence shingles, with boilerplate told by whole-archive counts. Facts are rebuilt only on the
-claims linked (by agreement or contradiction) to what changed; no fact reaches across those links.
+key (:func:`~recoupe.crosscheck.pairing.block_keys`) and looks back at most
+:data:`~recoupe.crosscheck.pairing.BLOCK_WINDOW` claims of the block, so a new claim's candidates
+are among the latest stored claims of each of its keys, read newest first from the keys' index.
+New claims only ever come after the stored ones, so a stored pair stays in its window for good.
+Each claim keeps its best partners (:data:`~recoupe.crosscheck.pairing.MAX_PARTNERS`): the archive
+keeps every candidate with its score, so when a new partner pushes an old one out of a claim's
+best, that pair is dropped as a from-scratch run would drop it. Copied sentences are found through
+an index of sentence shingles, with boilerplate told by whole-archive counts. Facts are rebuilt only
+on the claims linked (by agreement or contradiction) to what changed; no fact reaches across those
+links.
 """
 
 from __future__ import annotations
@@ -30,13 +32,10 @@ from ..crosscheck.embeddings import embed
 from ..crosscheck.facts import build_facts
 from ..crosscheck.features import ClaimFeatures
 from ..crosscheck.pairing import (
-    CANDIDATE_FACTOR,
-    MAX_LEXICAL_BLOCK,
-    amounts_of,
+    BLOCK_WINDOW,
     best_partner_ranks,
-    block_keys,
+    claim_blocks,
     raw_candidates,
-    subject_block_keys,
 )
 from ..crosscheck.run import claim_origins, judge_pairs
 from ..crosscheck.syndication import (
@@ -53,7 +52,6 @@ from ..models import Article, ArticleClaims, Claim, Fact, PairingStats, PairJudg
 from .schema import (
     ArticleRow,
     CandidateRow,
-    ClaimAmountRow,
     ClaimKeyRow,
     ClaimRow,
     CopyRow,
@@ -71,7 +69,6 @@ __all__ = [
     "Integration",
     "article_sha256",
     "cached_split",
-    "claim_keys",
     "copy_rows",
     "fact_rank",
     "fact_values",
@@ -124,29 +121,9 @@ def cached_split(cache: dict[tuple[str, str], Split], article: Article) -> Split
     return cache[key]
 
 
-def claim_keys(f: ClaimFeatures) -> set[tuple[str, str]]:
-    """The (kind, key) index entries of a claim: what its candidate tests block on."""
-    keys = {("entity", k) for k in f.entities} | {("block", k) for k in block_keys(f)}
-    keys |= {("subject", k) for k in subject_block_keys(f)}
-    if f.subject and f.dated:
-        keys.add(("dated", f.subject))
-    return keys
-
-
-def index_rows(seq: int, f: ClaimFeatures) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The key rows and amount rows of stored claim ``seq``."""
-    keys = [{"kind": kind, "key": key, "claim_seq": seq} for kind, key in sorted(claim_keys(f))]
-    quantity = f.claim.quantity
-    amounts = (
-        [
-            {"key": key, "kind": kind, "value": value, "claim_seq": seq}
-            for kind, value in sorted(set(amounts_of(quantity)))
-            for key in sorted(block_keys(f))
-        ]
-        if quantity is not None
-        else []
-    )
-    return keys, amounts
+def index_rows(seq: int, f: ClaimFeatures) -> list[dict[str, Any]]:
+    """The key rows of stored claim ``seq``: what its candidates are found through."""
+    return [{"kind": kind, "key": key, "claim_seq": seq} for kind, key in sorted(claim_blocks(f))]
 
 
 def shingle_rows(seq: int, article: Article, split: Callable[[Article], Split]) -> list[dict[str, Any]]:
@@ -252,7 +229,7 @@ class Integration:
     stats: PairingStats = field(default_factory=PairingStats)
     candidates_read: int = 0
     features_cache: dict[tuple[int, str], tuple[Claim, ClaimFeatures]] | None = None
-    sizes: dict[tuple[str, str], int] = field(default_factory=dict)
+    windows: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     posting_counts: dict[int, int] = field(default_factory=dict)
     texts: dict[int, Article] = field(default_factory=dict)
     sentences_cache: dict[tuple[str, str], Split] | None = None
@@ -278,7 +255,6 @@ class Integration:
         s.flush()
         pool = self._retrieve(new, known)
         touched = self._candidates(new, pool, known)
-        touched |= self._cap_crossings(new, known)
         changed_pairs = self._keep_best(touched, known)
         changed = self._origins(row, known)
         seeds = set(new) | {x for pair in changed_pairs for x in pair} | changed
@@ -305,9 +281,7 @@ class Integration:
         s.flush()
         for r, claim in rows:
             known.add(r, claim)
-            keys, amounts = index_rows(r.seq, known.features[r.seq])
-            s.add_all(ClaimKeyRow(**k) for k in keys)
-            s.add_all(ClaimAmountRow(**a) for a in amounts)
+            s.add_all(ClaimKeyRow(**k) for k in index_rows(r.seq, known.features[r.seq]))
         return [r.seq for r, _ in rows]
 
     def _store_shingles(self, article: ArticleRow, text: Article) -> None:
@@ -315,53 +289,27 @@ class Integration:
 
     # -- candidates ----------------------------------------------------------------------------
 
-    def _block_sizes(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        sizes: dict[tuple[str, str], int] = {}
-        for part in _chunks(sorted(keys)):
-            query = (
-                select(ClaimKeyRow.kind, ClaimKeyRow.key, func.count())
-                .where(tuple_(ClaimKeyRow.kind, ClaimKeyRow.key).in_(part))
-                .group_by(ClaimKeyRow.kind, ClaimKeyRow.key)
-            )
-            for kind, key, count in self.session.execute(query):
-                sizes[(kind, key)] = count
-        return sizes
-
     def _retrieve(self, new: list[int], known: _Claims) -> list[int]:
-        """The stored claims that share a block with a new one (read by key, never by scan)."""
+        """The stored claims a new one can be compared with: for each of its keys, the last
+        :data:`BLOCK_WINDOW` stored claims under it, read newest first from the keys' index
+        (never a scan, and never more than the window however large the block)."""
         s = self.session
         keys: set[tuple[str, str]] = set()
         for seq in new:
-            keys |= claim_keys(known.features[seq])
-        self.sizes = self._block_sizes(keys)
-        wanted = sorted(k for k in keys if k[0] == "dated" or self.sizes.get(k, 0) <= MAX_LEXICAL_BLOCK)
+            keys |= claim_blocks(known.features[seq])
+        first = min(new)
+        self.windows = {}
         found: set[int] = set()
-        for part in _chunks(wanted):
-            found.update(
-                s.scalars(
-                    select(ClaimKeyRow.claim_seq).where(tuple_(ClaimKeyRow.kind, ClaimKeyRow.key).in_(part))
-                ).all()
-            )
-        low, high = 1 / (CANDIDATE_FACTOR * (1 + 1e-9)), CANDIDATE_FACTOR * (1 + 1e-9)
-        for seq in new:
-            claim, f = known.claims[seq], known.features[seq]
-            if claim.quantity is None:
-                continue
-            for kind, value in set(amounts_of(claim.quantity)):
-                for key in block_keys(f):
-                    if self.sizes.get(("block", key), 0) > MAX_LEXICAL_BLOCK:
-                        continue  # too common a block to say anything: not compared, as over all
-                    found.update(
-                        s.scalars(
-                            select(ClaimAmountRow.claim_seq).where(
-                                ClaimAmountRow.key == key,
-                                ClaimAmountRow.kind == kind,
-                                ClaimAmountRow.value >= value * low,
-                                ClaimAmountRow.value <= value * high,
-                            )
-                        ).all()
-                    )
-        pool = sorted(found - set(new))
+        for kind, key in sorted(keys):
+            latest = s.scalars(
+                select(ClaimKeyRow.claim_seq)
+                .where(ClaimKeyRow.kind == kind, ClaimKeyRow.key == key, ClaimKeyRow.claim_seq < first)
+                .order_by(ClaimKeyRow.claim_seq.desc())
+                .limit(BLOCK_WINDOW)
+            ).all()
+            self.windows[(kind, key)] = sorted(latest)
+            found.update(latest)
+        pool = sorted(found)
         known.load(pool)
         self.candidates_read += len(pool)
         return pool
@@ -375,50 +323,24 @@ class Integration:
         is_new = set(new)
         vectors = [_vector(known.rows[q]) for q in order]
         stacked = None if any(v is None for v in vectors) else np.stack([v for v in vectors if v is not None])
+        # places in each block: the stored window, then the new claims that have the key
+        places: dict[tuple[str, str], dict[int, int]] = {
+            k: {q: n for n, q in enumerate(window)} for k, window in self.windows.items()
+        }
+        for q in sorted(new):
+            for k in claim_blocks(known.features[q]):
+                block = places.setdefault(k, {})
+                block[q] = len(block)
 
-        def size(kind: str, key: str, local: int) -> int:
-            return self.sizes.get((kind, key), local)
+        def rank(kind: str, key: str, i: int) -> int | None:
+            return places.get((kind, key), {}).get(order[i])
 
-        raw = raw_candidates(features, [q in is_new for q in order], size, stacked)
+        raw = raw_candidates(features, [q in is_new for q in order], rank, stacked)
         touched = set(new)
         for (i, j), (score, reasons) in raw.items():
             a, b = order[i], order[j]
             self.session.add(CandidateRow(a=a, b=b, score=score, reasons=reasons, kept=False))
             touched.update((a, b))
-        self.session.flush()
-        return touched
-
-    def _cap_crossings(self, new: list[int], known: _Claims) -> set[int]:
-        """Blocks that this article pushed past :data:`MAX_LEXICAL_BLOCK` stop proposing pairs, as
-        they do in a from-scratch run: their reasons are withdrawn from the stored candidates."""
-        added: dict[tuple[str, str], int] = defaultdict(int)
-        for seq in new:
-            f = known.features[seq]
-            for k in f.entities:
-                added[("entity", k)] += 1
-            for k in block_keys(f):
-                added[("block", k)] += 1
-            for k in subject_block_keys(f):
-                added[("subject", k)] += 1
-        reasons_of = {"entity": ("wording",), "block": ("meaning", "amount"), "subject": ("subject",)}
-        touched: set[int] = set()
-        for (kind, key), count in added.items():
-            total = self.sizes.get((kind, key), 0)
-            if not (total - count <= MAX_LEXICAL_BLOCK < total):
-                continue
-            withdrawn = {f"{test}:{key}" for test in reasons_of[kind]}
-            members = self.session.scalars(
-                select(ClaimKeyRow.claim_seq).where(ClaimKeyRow.kind == kind, ClaimKeyRow.key == key)
-            ).all()
-            for part in _chunks(list(members)):
-                for cand in self.session.scalars(select(CandidateRow).where(CandidateRow.a.in_(part))):
-                    if withdrawn & set(cand.reasons):
-                        rest = [r for r in cand.reasons if r not in withdrawn]
-                        if rest:
-                            cand.reasons = rest
-                        else:
-                            self.session.delete(cand)
-                        touched.update((cand.a, cand.b))
         self.session.flush()
         return touched
 

@@ -31,7 +31,6 @@ __all__ = [
     "ArticleRow",
     "Base",
     "CandidateRow",
-    "ClaimAmountRow",
     "ClaimKeyRow",
     "ClaimRow",
     "CopyRow",
@@ -93,19 +92,6 @@ class ClaimKeyRow(Base):
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     key: Mapped[str] = mapped_column(String(300), primary_key=True)
     claim_seq: Mapped[int] = mapped_column(ForeignKey("claims.seq", ondelete="CASCADE"), primary_key=True, index=True)
-
-
-class ClaimAmountRow(Base):
-    """An amount a claim states, under each of its block keys: candidates are found by a range
-    query on (key, kind, value)."""
-
-    __tablename__ = "claim_amounts"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    key: Mapped[str] = mapped_column(String(300))
-    kind: Mapped[str] = mapped_column(String(40))
-    value: Mapped[float] = mapped_column(Float)
-    claim_seq: Mapped[int] = mapped_column(ForeignKey("claims.seq", ondelete="CASCADE"), index=True)
-    __table_args__ = (Index("ix_claim_amounts_lookup", "key", "kind", "value"),)
 
 
 class CandidateRow(Base):

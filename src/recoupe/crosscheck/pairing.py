@@ -6,17 +6,21 @@ of the same kind within a factor :data:`CANDIDATE_FACTOR` (euros and dollars com
 plausible rate, stated equivalents included); (b) both are dated (a weekday or a date) and about the
 same subject; (c) it states roles or sites of the same subject; (d) its wording is similar enough
 (``token_set_ratio`` >= :data:`LEXICAL_THRESHOLD` on folded text); (e) its sentence embeddings are
-close. Each claim then keeps its :data:`MAX_PARTNERS` most similar partners.
+close. A claim is compared only with the :data:`BLOCK_WINDOW` claims of each of its blocks that
+come just before it (in input order; in an archive, the order articles were added), so a block
+that grows without end ("France", a company in the news every day) keeps being compared, at a
+bounded cost per claim. Each claim then keeps its :data:`MAX_PARTNERS` most similar partners.
 
-Because every test is local to a block, the candidates of a new claim are found among the claims
-that share one of its keys: an archive retrieves them through an index on the keys, never by
-reading every stored claim (:mod:`recoupe.archive`).
+Because every test is local to a block and looks back a fixed number of claims, the candidates of
+a new claim are among the latest claims of each of its keys: an archive reads those through an
+index on the keys (:mod:`recoupe.archive`), never every stored claim, and the work per new claim
+stays the same however large the archive grows.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -28,17 +32,18 @@ from .features import ClaimFeatures
 from .quantities import EUR_USD_MID
 
 __all__ = [
+    "BLOCK_WINDOW",
     "CANDIDATE_FACTOR",
     "LEXICAL_THRESHOLD",
-    "MAX_LEXICAL_BLOCK",
     "MAX_PARTNERS",
-    "BlockSize",
+    "BlockRank",
     "all_pairs_count",
     "amounts_of",
     "best_partner_ranks",
     "block_keys",
     "candidate_indexes",
     "candidate_pairs",
+    "claim_blocks",
     "raw_candidates",
     "semantic_close",
     "subject_block_keys",
@@ -48,9 +53,10 @@ __all__ = [
 CANDIDATE_FACTOR = 1.5
 #: Two claims with this rapidfuzz token_set_ratio (on folded text) are candidates.
 LEXICAL_THRESHOLD = 70
-#: A word-block larger than this is too common to say anything ("France" in every claim); it is
-#: skipped so that lexical pairing stays close to linear in the number of claims.
-MAX_LEXICAL_BLOCK = 400
+#: Within a block, each claim is compared with the claims of that block that come at most this many
+#: places before it (about the last 25 articles that share the key): the work per claim is
+#: bounded however large a block grows.
+BLOCK_WINDOW = 100
 #: Candidate partners kept per claim (the most similar ones): bounds pairs at n * MAX_PARTNERS.
 MAX_PARTNERS = 12
 #: Two claims whose multilingual sentence embeddings have at least this cosine are candidates.
@@ -58,19 +64,62 @@ SEMANTIC_THRESHOLD = 0.80
 
 IntArray = npt.NDArray[np.int64]
 _Keep = Callable[[IntArray, IntArray, str], None]
-#: The size of a block (kind, key, size among the claims at hand): the claims at hand by default; an
-#: archive passes the size of the whole block, of which it hands over a part.
-BlockSize = Callable[[str, str, int], int]
+#: The place of a claim in a whole block: ``rank(kind, key, i)`` for the claim at index ``i`` of the
+#: claims at hand, or ``None`` when it is too far back to be compared in that block. Only
+#: differences between places count. By default, places among the claims at hand; an archive or a
+#: cluster, which hand over part of a block, give places in the whole block.
+BlockRank = Callable[[str, str, int], int | None]
 
 
-def _local(kind: str, key: str, size: int) -> int:
-    return size
+def window_pairs(ranks: npt.NDArray[np.int64]) -> tuple[IntArray, IntArray]:
+    """Index pairs ``(i, j)``, ``i < j``, into ``ranks`` (sorted ascending) whose places are at most
+    :data:`BLOCK_WINDOW` apart."""
+    n = len(ranks)
+    if n < 2:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if ranks[-1] - ranks[0] <= BLOCK_WINDOW:
+        left, right = np.triu_indices(n, k=1)
+        return left.astype(np.int64), right.astype(np.int64)
+    ends = np.searchsorted(ranks, ranks + BLOCK_WINDOW, side="right")
+    starts = np.arange(n)
+    counts = ends - starts - 1
+    left = np.repeat(starts, counts)
+    right = left + 1 + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+    return left.astype(np.int64), right.astype(np.int64)
+
+
+def _placed(kind: str, key: str, members: Sequence[int], rank: BlockRank | None) -> tuple[IntArray, IntArray]:
+    """The members of one block that can be compared there, in block order, with their places."""
+    if rank is None:
+        m = np.asarray(members, dtype=np.int64)
+        return m, np.arange(len(m), dtype=np.int64)
+    placed = [(r, i) for i in members if (r := rank(kind, key, i)) is not None]
+    placed.sort()
+    return np.array([i for _, i in placed], dtype=np.int64), np.array([r for r, _ in placed], dtype=np.int64)
+
+
+def _block_pairs(kind: str, key: str, members: Sequence[int], rank: BlockRank | None) -> tuple[IntArray, IntArray]:
+    """The pairs of one block's members (indexes into the claims at hand) within the window."""
+    m, ranks = _placed(kind, key, members, rank)
+    left, right = window_pairs(ranks)
+    return m[left], m[right]
 
 
 def block_keys(f: ClaimFeatures) -> frozenset[str]:
     """The keys a claim is blocked under: its named entities and subject, and the subjects it joins
     ("Microsoft et Amazon" -> microsoft, amazon). Claims that share no key are never compared."""
     return f.entities | f.subject_parts
+
+
+def claim_blocks(f: ClaimFeatures) -> set[tuple[str, str]]:
+    """Every block a claim is in, as (kind, key): ``block`` (:func:`block_keys`: amounts and
+    meaning), ``entity`` (wording), ``subject`` (:func:`subject_block_keys`: roles and sites) and
+    ``dated`` (its subject, when it is dated). Places in these blocks are what windows count."""
+    keys = {("entity", k) for k in f.entities} | {("block", k) for k in block_keys(f)}
+    keys |= {("subject", k) for k in subject_block_keys(f)}
+    if f.subject and f.dated:
+        keys.add(("dated", f.subject))
+    return keys
 
 
 def all_pairs_count(claims: Sequence[Claim]) -> int:
@@ -122,12 +171,12 @@ def candidate_indexes(features: Sequence[ClaimFeatures]) -> list[tuple[int, int]
         ok = (lo != hi) & (article[lo] != article[hi])
         found.append(lo[ok] * n + hi[ok])
 
-    _by_amount(features, keep, _local)
-    _by_date(features, keep)
-    _by_subject(features, keep, _local)
+    _by_amount(features, keep, None)
+    _by_date(features, keep, None)
+    _by_subject(features, keep, None)
     folded = [f.folded for f in features]
-    _by_wording(features, folded, keep, _local)
-    _by_meaning(features, keep, _local, embed([f.claim.text for f in features]))
+    _by_wording(features, folded, keep, None)
+    _by_meaning(features, keep, None, embed([f.claim.text for f in features]))
     pair_codes = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
     return _best_partners(pair_codes // n, pair_codes % n, folded)
 
@@ -135,15 +184,17 @@ def candidate_indexes(features: Sequence[ClaimFeatures]) -> list[tuple[int, int]
 def raw_candidates(
     features: Sequence[ClaimFeatures],
     involving: Sequence[bool],
-    size: BlockSize,
+    rank: BlockRank | None,
     vectors: npt.NDArray[np.float32] | None,
 ) -> dict[tuple[int, int], tuple[float, list[str]]]:
     """The candidate pairs before the partner cap that involve a claim marked in ``involving``, each
     with its wording score and the tests that proposed it (``amount:KEY``, ``date``, ``subject:KEY``,
     ``wording:KEY``, ``meaning:KEY``): what an archive stores when it adds claims.
 
-    ``features`` must hold every claim that shares a block with a marked one, ``size`` gives whole
-    blocks' sizes and ``vectors`` the claims' embeddings (as :func:`embed` gives them).
+    ``features`` must hold every claim a marked one can be compared with (the ones before it in
+    the window of each of its blocks), ``rank`` gives places in whole blocks (``None``: the claims
+    at hand are the whole input) and ``vectors`` the claims' embeddings (as :func:`embed` gives
+    them).
     """
     n = len(features)
     codes: dict[str, int] = {}
@@ -158,11 +209,11 @@ def raw_candidates(
             if reason not in reasons[code]:
                 reasons[code].append(reason)
 
-    _by_amount(features, keep, size)
-    _by_date(features, keep)
-    _by_subject(features, keep, size)
-    _by_wording(features, [f.folded for f in features], keep, size)
-    _by_meaning(features, keep, size, vectors)
+    _by_amount(features, keep, rank)
+    _by_date(features, keep, rank)
+    _by_subject(features, keep, rank)
+    _by_wording(features, [f.folded for f in features], keep, rank)
+    _by_meaning(features, keep, rank, vectors)
     found = [divmod(code, n) for code in sorted(reasons)]
     scores = process.cpdist(
         [features[i].folded for i, _ in found],
@@ -185,59 +236,57 @@ def best_partner_ranks(pairs: Sequence[tuple[int, int, float]], owner: int) -> l
     return order[:MAX_PARTNERS]
 
 
-def _by_amount(features: Sequence[ClaimFeatures], keep: _Keep, size: BlockSize) -> None:
-    """(a) amounts: for each kind within each block, every pair within the factor, found on the
-    sorted values."""
-    by_kind: dict[tuple[str, str], list[tuple[float, int]]] = defaultdict(list)
-    members: dict[str, int] = defaultdict(int)
+def _blocks(
+    features: Sequence[ClaimFeatures], keys_of: Callable[[ClaimFeatures], Iterable[str]]
+) -> dict[str, list[int]]:
+    blocks: dict[str, list[int]] = defaultdict(list)
     for i, f in enumerate(features):
-        for key in block_keys(f):
-            members[key] += 1
-        if f.claim.quantity is not None:
-            for kind, value in amounts_of(f.claim.quantity):
-                for key in block_keys(f):
-                    by_kind[(kind, key)].append((value, i))
-    for (_, key), entries in by_kind.items():
-        if size("block", key, members[key]) > MAX_LEXICAL_BLOCK:
+        for key in keys_of(f):
+            blocks[key].append(i)
+    return blocks
+
+
+def _by_amount(features: Sequence[ClaimFeatures], keep: _Keep, rank: BlockRank | None) -> None:
+    """(a) amounts: within each block, pairs in the window that state amounts of one kind within
+    the factor."""
+    amounts = [amounts_of(f.claim.quantity) if f.claim.quantity is not None else [] for f in features]
+    for key, members in _blocks(features, block_keys).items():
+        with_amounts = [i for i in members if amounts[i]]
+        if len(with_amounts) < 2:
             continue
-        entries.sort()
-        values = np.array([v for v, _ in entries])
-        owners = np.array([i for _, i in entries], dtype=np.int64)
-        # a slightly wider window, then the exact test below (the same division as the rules' ratio)
-        ends = np.searchsorted(values, values * (CANDIDATE_FACTOR * (1 + 1e-9)), side="right")
-        starts = np.arange(len(values))
-        counts = ends - starts - 1
-        left = np.repeat(starts, counts)
-        right = left + 1 + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
-        close = values[right] / values[left] <= CANDIDATE_FACTOR
-        keep(owners[left[close]], owners[right[close]], f"amount:{key}")
+        m, ranks = _placed("block", key, members, rank)
+        place = dict(zip(m.tolist(), ranks.tolist(), strict=True))
+        entries = sorted((place[i], i, kind, value) for i in with_amounts if i in place for kind, value in amounts[i])
+        by_kind: dict[str, list[tuple[int, int, float]]] = defaultdict(list)
+        for r, i, kind, value in entries:
+            by_kind[kind].append((r, i, value))
+        for rows in by_kind.values():
+            if len(rows) < 2:
+                continue
+            left, right = window_pairs(np.array([r for r, _, _ in rows], dtype=np.int64))
+            owners = np.array([i for _, i, _ in rows], dtype=np.int64)
+            values = np.array([v for _, _, v in rows])
+            lo = np.minimum(values[left], values[right])
+            hi = np.maximum(values[left], values[right])
+            close = hi / lo <= CANDIDATE_FACTOR
+            keep(owners[left[close]], owners[right[close]], f"amount:{key}")
 
 
-def _by_date(features: Sequence[ClaimFeatures], keep: _Keep) -> None:
+def _by_date(features: Sequence[ClaimFeatures], keep: _Keep, rank: BlockRank | None) -> None:
     """(b) dated claims about the same subject."""
-    dated: dict[str, list[int]] = defaultdict(list)
-    for i, f in enumerate(features):
-        if f.subject and f.dated:
-            dated[f.subject].append(i)
-    for members in dated.values():
+    for key, members in _blocks(features, lambda f: (f.subject,) if f.subject and f.dated else ()).items():
         if len(members) > 1:
-            left, right = np.triu_indices(len(members), k=1)
-            m = np.array(members, dtype=np.int64)
-            keep(m[left], m[right], "date")
+            left, right = _block_pairs("dated", key, members, rank)
+            keep(left, right, "date")
 
 
-def _by_subject(features: Sequence[ClaimFeatures], keep: _Keep, size: BlockSize) -> None:
+def _by_subject(features: Sequence[ClaimFeatures], keep: _Keep, rank: BlockRank | None) -> None:
     """(d) claims about the same subject that state a role or where a site is: the rules compare
     those without numbers or dates."""
-    by_subject: dict[str, list[int]] = defaultdict(list)
-    for i, f in enumerate(features):
-        for key in subject_block_keys(f):
-            by_subject[key].append(i)
-    for key, members in by_subject.items():
-        if len(members) > 1 and size("subject", key, len(members)) <= MAX_LEXICAL_BLOCK:
-            left, right = np.triu_indices(len(members), k=1)
-            m = np.array(members, dtype=np.int64)
-            keep(m[left], m[right], f"subject:{key}")
+    for key, members in _blocks(features, subject_block_keys).items():
+        if len(members) > 1:
+            left, right = _block_pairs("subject", key, members, rank)
+            keep(left, right, f"subject:{key}")
 
 
 def subject_block_keys(f: ClaimFeatures) -> frozenset[str]:
@@ -248,47 +297,45 @@ def subject_block_keys(f: ClaimFeatures) -> frozenset[str]:
 
 
 def _by_meaning(
-    features: Sequence[ClaimFeatures], keep: _Keep, size: BlockSize, vectors: npt.NDArray[np.float32] | None
+    features: Sequence[ClaimFeatures], keep: _Keep, rank: BlockRank | None, vectors: npt.NDArray[np.float32] | None
 ) -> None:
     """(e) claims of one block whose sentence embeddings are close (multilingual: a French and an
     English claim of the same fact). Embeddings only propose pairs; the rules and the model decide."""
     if vectors is None:
         return
-    blocks: dict[str, list[int]] = defaultdict(list)
-    for i, f in enumerate(features):
-        for key in block_keys(f):
-            blocks[key].append(i)
-    for key, members in blocks.items():
-        if len(members) < 2 or size("block", key, len(members)) > MAX_LEXICAL_BLOCK:
+    for key, members in _blocks(features, block_keys).items():
+        if len(members) < 2:
             continue
-        m = np.array(members, dtype=np.int64)
-        close = semantic_close(vectors[m], vectors[m])
-        left, right = np.nonzero(np.triu(close, k=1))
-        keep(m[left], m[right], f"meaning:{key}")
+        left, right = _block_pairs("block", key, members, rank)
+        close = semantic_close(vectors[left], vectors[right])
+        keep(left[close], right[close], f"meaning:{key}")
 
 
 def semantic_close(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
-    """Which rows of ``a`` and ``b`` (unit vectors) are close enough to be candidates."""
-    close: npt.NDArray[np.bool_] = (a @ b.T) >= SEMANTIC_THRESHOLD
+    """Which pairs of rows of ``a`` and ``b`` (unit vectors, row by row) are close enough to be
+    candidates (each cosine computed on its own, so the same pair scores the same in any batch)."""
+    cosine = np.einsum("ij,ij->i", a.astype(np.float64), b.astype(np.float64))
+    close: npt.NDArray[np.bool_] = cosine >= SEMANTIC_THRESHOLD
     return close
 
 
-def _by_wording(features: Sequence[ClaimFeatures], folded: list[str], keep: _Keep, size: BlockSize) -> None:
+def _by_wording(features: Sequence[ClaimFeatures], folded: list[str], keep: _Keep, rank: BlockRank | None) -> None:
     """(d) similar wording within a subject or entity block."""
-    blocks: dict[str, list[int]] = defaultdict(list)
-    for i, f in enumerate(features):
-        for key in f.entities:
-            blocks[key].append(i)
-    for key, members in blocks.items():
-        if len(members) < 2 or size("entity", key, len(members)) > MAX_LEXICAL_BLOCK:
+    for key, members in _blocks(features, lambda f: f.entities).items():
+        if len(members) < 2:
             continue
-        texts = [folded[i] for i in members]
-        scores = process.cdist(
-            texts, texts, scorer=fuzz.token_set_ratio, score_cutoff=LEXICAL_THRESHOLD, dtype=np.float64, workers=-1
+        left, right = _block_pairs("entity", key, members, rank)
+        if len(left) == 0:
+            continue
+        scores = process.cpdist(
+            [folded[i] for i in left],
+            [folded[j] for j in right],
+            scorer=fuzz.token_set_ratio,
+            dtype=np.float64,
+            workers=-1,
         )
-        left, right = np.nonzero(np.triu(scores >= LEXICAL_THRESHOLD, k=1))
-        m = np.array(members, dtype=np.int64)
-        keep(m[left], m[right], f"wording:{key}")
+        close = scores >= LEXICAL_THRESHOLD
+        keep(left[close], right[close], f"wording:{key}")
 
 
 def _best_partners(left: IntArray, right: IntArray, folded: list[str]) -> list[tuple[int, int]]:

@@ -9,9 +9,10 @@
    :func:`~recoupe.crosscheck.pairing.block_keys`, its subject, its
    :func:`~recoupe.crosscheck.pairing.subject_block_keys`), grouped by key.
 3. Candidate tests, a map over blocks: :func:`~recoupe.crosscheck.pairing.raw_candidates` on the
-   block's claims, with the sizes of whole blocks (counted over every claim, so a block over
-   :data:`~recoupe.crosscheck.pairing.MAX_LEXICAL_BLOCK` is skipped as in one process). Every test
-   is local to a block and pairwise, so the union over blocks is the one-process candidate set.
+   block's claims, with every claim's place in each whole block (counted on the driver over
+   every claim, so the windows of :data:`~recoupe.crosscheck.pairing.BLOCK_WINDOW` are those of
+   one process). Every test is local to a block and pairwise, so the union over blocks is the
+   one-process candidate set.
 4. The partner cap, a shuffle by claim: each claim keeps its
    :data:`~recoupe.crosscheck.pairing.MAX_PARTNERS` best partners
    (:func:`~recoupe.crosscheck.pairing.best_partner_ranks`); a pair stays if one of its claims
@@ -27,7 +28,6 @@ from __future__ import annotations
 
 import functools
 import time
-from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,7 +37,14 @@ import numpy.typing as npt
 from ..crosscheck.adjudicate import ADJUDICATE_PROMPT
 from ..crosscheck.facts import build_facts
 from ..crosscheck.features import ClaimFeatures
-from ..crosscheck.pairing import all_pairs_count, best_partner_ranks, block_keys, raw_candidates, subject_block_keys
+from ..crosscheck.pairing import (
+    all_pairs_count,
+    best_partner_ranks,
+    block_keys,
+    claim_blocks,
+    raw_candidates,
+    subject_block_keys,
+)
 from ..crosscheck.run import claim_origins, judge_pairs
 from ..crosscheck.syndication import Split, comparable_sentences, copied_sentences
 from ..llm.prompts import load_prompt
@@ -151,14 +158,14 @@ def _explode(row: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @functools.lru_cache(maxsize=4)
-def _sizes(ref: Any) -> dict[str, dict[str, int]]:
+def _places(ref: Any) -> dict[tuple[str, str], dict[int, int]]:
     import ray
 
-    sizes: dict[str, dict[str, int]] = ray.get(ref)
-    return sizes
+    places: dict[tuple[str, str], dict[int, int]] = ray.get(ref)
+    return places
 
 
-def _block_pairs(group: dict[str, np.ndarray], sizes_ref: list[Any]) -> dict[str, Any]:
+def _block_pairs(group: dict[str, np.ndarray], places_ref: list[Any]) -> dict[str, Any]:
     """The candidate pairs of one block (global indexes), with their wording scores."""
     empty = {"a": np.zeros(0, np.int64), "b": np.zeros(0, np.int64), "score": np.zeros(0, np.float64)}
     order = np.argsort(group["g"], kind="stable")
@@ -168,12 +175,12 @@ def _block_pairs(group: dict[str, np.ndarray], sizes_ref: list[Any]) -> dict[str
     features = [loads(group["features"][k]) for k in order]
     raw = [bytes(group["vector"][k]) for k in order]
     vectors = None if any(not v for v in raw) else np.frombuffer(b"".join(raw), dtype=np.float32).reshape(-1, _DIM)
-    sizes = _sizes(sizes_ref[0])
+    places = _places(places_ref[0])
 
-    def size(kind: str, key: str, local: int) -> int:
-        return sizes[kind].get(key, local)
+    def rank(kind: str, key: str, i: int) -> int | None:
+        return places.get((kind, key), {}).get(members[i])
 
-    found = raw_candidates(features, [True] * len(features), size, vectors)
+    found = raw_candidates(features, [True] * len(features), rank, vectors)
     if not found:
         return empty
     pairs = sorted(found.items())
@@ -331,20 +338,21 @@ def crosscheck(
     clock.lap("features")
 
     # 2-4. blocks, candidate tests within blocks, the partner cap
-    sizes: dict[str, Counter[str]] = {"block": Counter(), "entity": Counter(), "subject": Counter()}
-    for f in feats:
-        sizes["block"].update(block_keys(f))
-        sizes["entity"].update(f.entities)
-        sizes["subject"].update(subject_block_keys(f))
+    # every claim's place in each of its blocks (input order), for the windows
+    places: dict[tuple[str, str], dict[int, int]] = {}
+    for g, f in enumerate(feats):
+        for k in claim_blocks(f):
+            block = places.setdefault(k, {})
+            block[g] = len(block)
     pairs: list[tuple[int, int]] = []
     if featured is not None and n > 1:
-        sizes_ref = ray.put({kind: dict(counts) for kind, counts in sizes.items()})
+        places_ref = ray.put(places)
         # a few partitions per CPU, not Ray's default of 200 (each one a task)
         partitions = max(1, min(200, 4 * cluster_cpus(), -(-n // 64)))
         candidates = (
             featured.flat_map(_explode)
             .groupby("key", num_partitions=partitions)
-            .map_groups(_block_pairs, fn_kwargs={"sizes_ref": [sizes_ref]})
+            .map_groups(_block_pairs, fn_kwargs={"places_ref": [places_ref]})
             .flat_map(_owners)
             .groupby("owner", num_partitions=partitions)
             .map_groups(_best)
