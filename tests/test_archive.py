@@ -387,8 +387,10 @@ def _state(archive: Archive) -> dict[str, Any]:
         "claims": rows(ClaimRow, "seq", "id", "article_seq", "origin", "copied_from", "doc", "embedding"),
         "keys": rows(ClaimKeyRow, "kind", "key", "claim_seq"),
         "candidates": [
-            (a, b, score, sorted(reasons), kept)
-            for a, b, score, reasons, kept in rows(CandidateRow, "a", "b", "score", "reasons", "kept")
+            (a, b, score, sorted(reasons), kept, best_a, best_b)
+            for a, b, score, reasons, kept, best_a, best_b in rows(
+                CandidateRow, "a", "b", "score", "reasons", "kept", "best_a", "best_b"
+            )
         ],
         "judgements": rows(JudgementRow, "a", "b", "docs"),
         "copies": rows(CopyRow, "article_seq", "source_seq", "start", "end", "source_start", "source_end", "position"),

@@ -56,16 +56,18 @@ def _insert(session: Session, table: Any, rows: Sequence[dict[str, Any]]) -> Non
         session.execute(insert(table), list(rows[start : start + _ROWS]))
 
 
-def kept_pairs(raw: dict[tuple[int, int], tuple[float, list[str]]], n: int) -> set[tuple[int, int]]:
-    """The raw candidates among the best partners of either of their claims."""
+def best_of_each(
+    raw: dict[tuple[int, int], tuple[float, list[str]]], n: int
+) -> dict[tuple[int, int], tuple[bool, bool]]:
+    """For each raw candidate (i, j): whether it is among the best partners of i, and of j."""
     of: list[list[tuple[int, int, float]]] = [[] for _ in range(n)]
     for (i, j), (score, _) in raw.items():
         of[i].append((i, j, score))
         of[j].append((i, j, score))
-    kept: set[tuple[int, int]] = set()
-    for q, rows in enumerate(of):
-        kept.update((rows[k][0], rows[k][1]) for k in best_partner_ranks(rows, q))
-    return kept
+    best: dict[int, set[tuple[int, int]]] = {
+        q: {(rows[k][0], rows[k][1]) for k in best_partner_ranks(rows, q)} for q, rows in enumerate(of)
+    }
+    return {(i, j): ((i, j) in best[i], (i, j) in best[j]) for i, j in raw}
 
 
 def bulk_load(
@@ -138,12 +140,21 @@ def bulk_load(
     # candidates: every raw pair with its score and reasons, the best partners kept and judged
     stacked = np.stack(vectors) if vectors and len(vectors) == len(claims) else None
     raw = raw_candidates(features, [True] * len(claims), None, stacked) if len(claims) > 1 else {}
-    kept = kept_pairs(raw, len(claims))
+    best = best_of_each(raw, len(claims))
+    kept = {pair for pair, (of_a, of_b) in best.items() if of_a or of_b}
     _insert(
         session,
         CandidateRow,
         [
-            {"a": seqs[i], "b": seqs[j], "score": score, "reasons": reasons, "kept": (i, j) in kept}
+            {
+                "a": seqs[i],
+                "b": seqs[j],
+                "score": score,
+                "reasons": reasons,
+                "kept": (i, j) in kept,
+                "best_a": best[(i, j)][0],
+                "best_b": best[(i, j)][1],
+            }
             for (i, j), (score, reasons) in sorted(raw.items())
         ],
     )

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import delete, func, or_, select, tuple_, update
+from sqlalchemy import Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..crosscheck.embeddings import embed
@@ -344,49 +344,53 @@ class Integration:
         self.session.flush()
         return touched
 
-    def _candidates_for(self, seqs: set[int]) -> dict[int, list[tuple[int, int, float, bool]]]:
-        """Every stored candidate pair of each claim in ``seqs``, as (a, b, score, kept)."""
-        out: dict[int, dict[tuple[int, int], tuple[int, int, float, bool]]] = {q: {} for q in seqs}
+    def _candidates_for(self, seqs: set[int]) -> dict[int, list[tuple[int, int, float, bool, bool]]]:
+        """Every stored candidate pair of each claim in ``seqs``, as (a, b, score, best_a, best_b)."""
+        out: dict[int, dict[tuple[int, int], tuple[int, int, float, bool, bool]]] = {q: {} for q in seqs}
         for part in _chunks(sorted(seqs)):
-            query = select(CandidateRow.a, CandidateRow.b, CandidateRow.score, CandidateRow.kept).where(
-                or_(CandidateRow.a.in_(part), CandidateRow.b.in_(part))
-            )
-            for a, b, score, kept in self.session.execute(query).tuples():
+            query = select(
+                CandidateRow.a, CandidateRow.b, CandidateRow.score, CandidateRow.best_a, CandidateRow.best_b
+            ).where(or_(CandidateRow.a.in_(part), CandidateRow.b.in_(part)))
+            for a, b, score, best_a, best_b in self.session.execute(query).tuples():
                 for q in (a, b):
                     if q in out:
-                        out[q][(a, b)] = (a, b, score, bool(kept))
+                        out[q][(a, b)] = (a, b, score, bool(best_a), bool(best_b))
         return {q: list(rows.values()) for q, rows in out.items()}
 
     def _keep_best(self, touched: set[int], known: _Claims) -> set[tuple[int, int]]:
-        """Re-rank the candidates of the claims whose candidates changed; judge the pairs that come
-        into a claim's best partners and drop the judgements of those that leave. Returns the pairs
-        whose judgements changed."""
+        """Re-rank the candidates of the claims whose candidates changed (only theirs: a claim
+        with no new candidate keeps its best partners, stored on each pair); judge the pairs that
+        come into a claim's best partners and drop the judgements of those that leave. Returns the
+        pairs whose judgements changed."""
         self.session.flush()
         of = self._candidates_for(touched)
-        pairs = {(r[0], r[1]): r[3] for rows in of.values() for r in rows}
-        partners = {q for pair in pairs for q in pair} - touched
-        of.update(self._candidates_for(partners))
-
-        def top(seq: int) -> set[tuple[int, int]]:
-            triples = [(r[0], r[1], r[2]) for r in of[seq]]
-            return {(triples[k][0], triples[k][1]) for k in best_partner_ranks(triples, seq)}
-
-        tops = {q: top(q) for q in of}
+        rows = {(r[0], r[1]): r for q in of for r in of[q]}
+        tops: dict[int, set[tuple[int, int]]] = {}
+        for q, mine in of.items():
+            triples = [(r[0], r[1], r[2]) for r in mine]
+            tops[q] = {(triples[k][0], triples[k][1]) for k in best_partner_ranks(triples, q)}
         now_kept: list[tuple[int, int]] = []
         dropped: list[tuple[int, int]] = []
-        for (a, b), was in sorted(pairs.items()):
-            kept = (a, b) in tops[a] or (a, b) in tops[b]
-            if kept and not was:
+        changed: list[dict[str, Any]] = []
+        for (a, b), (_, _, _, was_a, was_b) in sorted(rows.items()):
+            best_a = (a, b) in tops[a] if a in tops else was_a
+            best_b = (a, b) in tops[b] if b in tops else was_b
+            if (best_a, best_b) == (was_a, was_b):
+                continue
+            changed.append({"a": a, "b": b, "best_a": best_a, "best_b": best_b, "kept": best_a or best_b})
+            if (best_a or best_b) and not (was_a or was_b):
                 now_kept.append((a, b))
-            elif was and not kept:
+            elif (was_a or was_b) and not (best_a or best_b):
                 dropped.append((a, b))
-        for flipped, value in ((now_kept, True), (dropped, False)):
-            for part in _chunks(flipped):
-                self.session.execute(
-                    update(CandidateRow).where(tuple_(CandidateRow.a, CandidateRow.b).in_(part)).values(kept=value)
-                )
-        for part in _chunks(dropped):
-            self.session.execute(delete(JudgementRow).where(tuple_(JudgementRow.a, JudgementRow.b).in_(part)))
+        if changed:
+            self.session.execute(update(CandidateRow), changed)  # by primary key, one row each
+        if dropped:
+            table = JudgementRow.__table__
+            assert isinstance(table, Table)
+            self.session.connection().execute(
+                delete(table).where(table.c.a == bindparam("da"), table.c.b == bindparam("db")),
+                [{"da": a, "db": b} for a, b in dropped],
+            )
         if now_kept:
             known.load({x for pair in now_kept for x in pair})
             order = sorted({x for pair in now_kept for x in pair})

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
@@ -96,8 +97,8 @@ class ClaimKeyRow(Base):
 
 class CandidateRow(Base):
     """A candidate pair before the partner cap (``a`` < ``b`` by claim sequence), its wording score
-    and the blocks that proposed it; ``kept`` when it is among the best partners of one of its
-    claims."""
+    and the blocks that proposed it; ``best_a`` / ``best_b`` when it is among the best partners of
+    claim ``a`` / ``b``, ``kept`` when either holds."""
 
     __tablename__ = "candidates"
     a: Mapped[int] = mapped_column(ForeignKey("claims.seq", ondelete="CASCADE"), primary_key=True)
@@ -105,6 +106,8 @@ class CandidateRow(Base):
     score: Mapped[float] = mapped_column(Float)
     reasons: Mapped[list[Any]]
     kept: Mapped[bool] = mapped_column(Boolean, default=False)
+    best_a: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    best_b: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 class JudgementRow(Base):

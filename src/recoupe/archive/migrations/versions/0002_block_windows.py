@@ -1,4 +1,5 @@
-"""blocks compared through windows: the claim amounts table is no longer read or written
+"""blocks compared through windows: the claim amounts table is no longer read or written, and
+each candidate says for which of its claims it is a best partner
 
 Candidates are now the pairs within a block's window (recoupe.crosscheck.pairing.BLOCK_WINDOW),
 found by reading the latest claims of each key, so the amount index is dropped. An archive filled
@@ -23,6 +24,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("candidates", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("best_a", sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(sa.Column("best_b", sa.Boolean(), server_default=sa.false(), nullable=False))
     with op.batch_alter_table("claim_amounts", schema=None) as batch_op:
         batch_op.drop_index("ix_claim_amounts_lookup")
         batch_op.drop_index(batch_op.f("ix_claim_amounts_claim_seq"))
@@ -30,6 +34,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("candidates", schema=None) as batch_op:
+        batch_op.drop_column("best_b")
+        batch_op.drop_column("best_a")
     op.create_table(
         "claim_amounts",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
