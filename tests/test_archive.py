@@ -492,3 +492,36 @@ def test_postgresql_bulk_load_equals_from_scratch(pg_url: str) -> None:  # noqa:
         archive.add_extracted(Extraction(articles=articles[:-1]), bulk=True)
         archive.add_extracted(Extraction(articles=articles[-1:]))
         _assert_same_as_scratch(archive, RuleModel())
+
+
+def test_claims_read_per_new_claim_are_bounded_by_the_windows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """However large the archive, a new claim is compared with at most BLOCK_WINDOW stored claims
+    per block it is in: the stored claims read for an article never exceed that, while blocks grow
+    far past it (and the facts stay those of a from-scratch check)."""
+    from recoupe.crosscheck.features import ClaimFeatures
+    from recoupe.crosscheck.pairing import claim_blocks
+
+    monkeypatch.setattr(pairing, "BLOCK_WINDOW", 4)
+    monkeypatch.setattr(incremental, "BLOCK_WINDOW", 4)
+    articles = _synthetic(60, 21)
+    with Archive(str(tmp_path / "a.sqlite"), model=RuleModel()) as archive:
+        archive.add(articles[:20], bulk=True)
+        read = []
+        for a in articles[20:]:
+            report = archive.add([a])
+            blocks = set().union(*(claim_blocks(ClaimFeatures.of(c)) for c in archive.claims(a.id) or []))
+            assert report.candidates <= 4 * len(blocks)
+            read.append(report.candidates)
+        with Session(archive.engine) as s:
+            from recoupe.archive.schema import ClaimKeyRow
+
+            largest = s.scalar(
+                select(func.count())
+                .select_from(ClaimKeyRow)
+                .group_by(ClaimKeyRow.kind, ClaimKeyRow.key)
+                .order_by(func.count().desc())
+                .limit(1)
+            )
+        assert largest is not None and largest > 5 * 4  # blocks outgrew their window several times over
+        assert max(read) > 0
+        _assert_same_as_scratch(archive, RuleModel())
