@@ -525,3 +525,17 @@ def test_claims_read_per_new_claim_are_bounded_by_the_windows(tmp_path: Path, mo
         assert largest is not None and largest > 5 * 4  # blocks outgrew their window several times over
         assert max(read) > 0
         _assert_same_as_scratch(archive, RuleModel())
+
+
+def test_an_article_without_claims_is_stored_alone(tmp_path: Path) -> None:
+    extracted = _gold_set("seeds")
+    empty = ArticleClaims(article=Article(id="empty", text="Nothing to check here."), claims=[])
+    with Archive(str(tmp_path / "a.sqlite")) as archive:
+        assert archive.add_extracted(Extraction(articles=[empty])).added == ["empty"]
+        for ac in extracted[:2]:
+            archive.add_extracted(Extraction(articles=[ac]))
+        later = empty.model_copy(update={"article": Article(id="empty-2", text="Still nothing.")})
+        report = archive.add_extracted(Extraction(articles=[later]))
+        assert report.added == ["empty-2"] and report.candidates == 0 and not report.failures
+        assert archive.claims("empty-2") == []
+        _assert_same_as_scratch(archive)

@@ -294,11 +294,13 @@ class Integration:
         :data:`BLOCK_WINDOW` stored claims under it, read newest first from the keys' index
         (never a scan, and never more than the window however large the block)."""
         s = self.session
+        self.windows = {}
+        if not new:
+            return []  # an article with no claim has nothing to compare
         keys: set[tuple[str, str]] = set()
         for seq in new:
             keys |= claim_blocks(known.features[seq])
         first = min(new)
-        self.windows = {}
         found: set[int] = set()
         for kind, key in sorted(keys):
             latest = s.scalars(
