@@ -232,6 +232,50 @@ def test_store_urls_and_errors(tmp_path: Path) -> None:
         assert len(archive.articles()) == 1
 
 
+def _schema_differences(engine: Any) -> list[Any]:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from recoupe.archive.schema import Base
+
+    with engine.connect() as connection:
+        return compare_metadata(MigrationContext.configure(connection), Base.metadata)
+
+
+def test_the_migrations_give_the_schema_the_models_declare(tmp_path: Path) -> None:
+    with Archive(str(tmp_path / "a.db")) as archive:
+        assert _schema_differences(archive.engine) == []
+
+
+def test_an_archive_of_an_older_revision_is_migrated_with_its_rows(tmp_path: Path) -> None:
+    """Revision 0003 flags the linking judgements of an archive filled before it; the archive then
+    goes on as one filled under the newest schema."""
+    from alembic import command
+    from alembic.config import Config
+
+    from recoupe.archive import store
+
+    articles = _gold_set("gigafactory")
+    with Archive(str(tmp_path / "new.db"), model=RuleModel()) as archive:
+        for ac in articles:
+            archive.add_extracted(Extraction(articles=[ac]))
+        expected = _state(archive)
+    with Archive(str(tmp_path / "old.db"), model=RuleModel()) as archive:
+        for ac in articles[:-1]:
+            archive.add_extracted(Extraction(articles=[ac]))
+        config = Config()
+        config.set_main_option("script_location", str(store._MIGRATIONS))
+        with archive.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0002")
+    with Archive(str(tmp_path / "old.db"), model=RuleModel()) as archive:  # migrated on open
+        assert _schema_differences(archive.engine) == []
+        archive.add_extracted(Extraction(articles=articles[-1:]))
+        assert _state(archive) == expected
+        assert any(links for *_, links in expected["judgements"])
+        assert not all(links for *_, links in expected["judgements"])
+
+
 def test_postgresql_equals_from_scratch(pg_url: str) -> None:  # noqa: F811
     articles = _gold_set("gigafactory")
     with Archive(pg_url, model=RuleModel()) as archive:
@@ -240,6 +284,7 @@ def test_postgresql_equals_from_scratch(pg_url: str) -> None:  # noqa: F811
         _assert_same_as_scratch(archive, RuleModel())
         with Session(archive.engine) as s:
             assert s.scalar(select(func.count()).select_from(FactRow)) == len(archive.report().facts)
+        assert _schema_differences(archive.engine) == []
 
 
 @pytest.mark.parametrize("name", ["gigafactory", "stade"])
@@ -392,7 +437,7 @@ def _state(archive: Archive) -> dict[str, Any]:
                 CandidateRow, "a", "b", "score", "reasons", "kept", "best_a", "best_b"
             )
         ],
-        "judgements": rows(JudgementRow, "a", "b", "docs"),
+        "judgements": rows(JudgementRow, "a", "b", "docs", "links"),
         "copies": rows(CopyRow, "article_seq", "source_seq", "start", "end", "source_start", "source_end", "position"),
         "shingles": rows(ShingleRow, "hash", "article_seq", "sentence_start"),
         "facts": rows(FactRow, "id", "verdict", "rank", "size", "doc"),

@@ -31,7 +31,7 @@ from ..crosscheck.run import claim_origins, judge_pairs
 from ..crosscheck.syndication import Split, copied_sentences
 from ..llm.model import Model
 from ..models import Article, ArticleClaims, Claim, PairingStats
-from .incremental import article_sha256, copy_rows, fact_values, index_rows, shingle_rows
+from .incremental import article_sha256, copy_rows, fact_values, index_rows, judgement_values, shingle_rows
 from .schema import (
     ArticleRow,
     CandidateRow,
@@ -167,7 +167,7 @@ def bulk_load(
     for j in judgements:
         a, b = seqs[index_of[j.a]], seqs[index_of[j.b]]
         grouped[(min(a, b), max(a, b))].append(j.model_dump(mode="json"))
-    _insert(session, JudgementRow, [{"a": a, "b": b, "docs": docs} for (a, b), docs in sorted(grouped.items())])
+    _insert(session, JudgementRow, [judgement_values(a, b, docs) for (a, b), docs in sorted(grouped.items())])
 
     # facts, each with its first event
     facts = build_facts(claims, judgements, origins, {c.id: f for c, f in zip(claims, features, strict=True)})

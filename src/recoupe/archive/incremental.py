@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Table, bindparam, delete, func, or_, select, update
+from pydantic import TypeAdapter
+from sqlalchemy import Table, Text, bindparam, delete, func, or_, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from ..crosscheck.embeddings import embed
@@ -73,9 +74,11 @@ __all__ = [
     "fact_rank",
     "fact_values",
     "index_rows",
+    "judgement_values",
     "shingle_rows",
 ]
 
+_JUDGEMENTS = TypeAdapter(list[PairJudgement])
 VERDICT_RANK = {Verdict.conflicting.value: 0, Verdict.corroborated.value: 1, Verdict.single_source.value: 2}
 _LINKING = {Relation.equivalent.value, Relation.compatible.value, Relation.contradicts.value}
 _CHUNK = 500  # bound parameters per IN (...) query
@@ -100,6 +103,11 @@ def fact_values(fact: Fact, now: dt.datetime) -> dict[str, Any]:
         "doc": fact.model_dump(mode="json"),
         "updated_at": now,
     }
+
+
+def judgement_values(a: int, b: int, docs: list[dict[str, Any]]) -> dict[str, Any]:
+    """A judgement row: the pair's judgement documents, and whether one links the pair into a fact."""
+    return {"a": a, "b": b, "docs": docs, "links": any(d["relation"] in _LINKING for d in docs)}
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -254,8 +262,8 @@ class Integration:
         self._store_shingles(row, article)
         s.flush()
         pool = self._retrieve(new, known)
-        touched = self._candidates(new, pool, known)
-        changed_pairs = self._keep_best(touched, known)
+        touched, fresh = self._candidates(new, pool, known)
+        changed_pairs = self._keep_best(touched, fresh, known)
         changed = self._origins(row, known)
         seeds = set(new) | {x for pair in changed_pairs for x in pair} | changed
         return self._facts(seeds, known, article.id)
@@ -316,11 +324,14 @@ class Integration:
         self.candidates_read += len(pool)
         return pool
 
-    def _candidates(self, new: list[int], pool: list[int], known: _Claims) -> set[int]:
-        """Store the candidate pairs of the new claims; the claims whose candidates changed."""
+    def _candidates(
+        self, new: list[int], pool: list[int], known: _Claims
+    ) -> tuple[set[int], list[tuple[int, int, float]]]:
+        """Store the candidate pairs of the new claims; the claims whose candidates changed, and
+        the new pairs with their scores."""
         order = sorted(set(new) | set(pool))
         if len(order) < 2:
-            return set(new)
+            return set(new), []
         features = [known.features[q] for q in order]
         is_new = set(new)
         vectors = [_vector(known.rows[q]) for q in order]
@@ -339,33 +350,44 @@ class Integration:
 
         raw = raw_candidates(features, [q in is_new for q in order], rank, stacked)
         touched = set(new)
+        fresh = []
         for (i, j), (score, reasons) in raw.items():
             a, b = order[i], order[j]
             self.session.add(CandidateRow(a=a, b=b, score=score, reasons=reasons, kept=False))
             touched.update((a, b))
+            fresh.append((a, b, score))
         self.session.flush()
-        return touched
+        return touched, fresh
 
-    def _candidates_for(self, seqs: set[int]) -> dict[int, list[tuple[int, int, float, bool, bool]]]:
-        """Every stored candidate pair of each claim in ``seqs``, as (a, b, score, best_a, best_b)."""
-        out: dict[int, dict[tuple[int, int], tuple[int, int, float, bool, bool]]] = {q: {} for q in seqs}
+    def _best_of(self, seqs: set[int]) -> dict[int, list[tuple[int, int, float, bool, bool]]]:
+        """The stored candidate pairs of each claim in ``seqs`` that are among its best partners,
+        as (a, b, score, best_a, best_b). Candidates are never removed and the ranking is a total
+        order, so a claim's best partners after new candidates come are the best of its best
+        before and of the new ones: the others need not be read."""
+        out: dict[int, list[tuple[int, int, float, bool, bool]]] = {q: [] for q in seqs}
+        columns = (CandidateRow.a, CandidateRow.b, CandidateRow.score, CandidateRow.best_a, CandidateRow.best_b)
         for part in _chunks(sorted(seqs)):
-            query = select(
-                CandidateRow.a, CandidateRow.b, CandidateRow.score, CandidateRow.best_a, CandidateRow.best_b
-            ).where(or_(CandidateRow.a.in_(part), CandidateRow.b.in_(part)))
-            for a, b, score, best_a, best_b in self.session.execute(query).tuples():
-                for q in (a, b):
-                    if q in out:
-                        out[q][(a, b)] = (a, b, score, bool(best_a), bool(best_b))
-        return {q: list(rows.values()) for q, rows in out.items()}
+            for side, flag in ((CandidateRow.a, CandidateRow.best_a), (CandidateRow.b, CandidateRow.best_b)):
+                query = select(*columns).where(side.in_(part), flag.is_(True))
+                for a, b, score, best_a, best_b in self.session.execute(query).tuples():
+                    row = (a, b, score, bool(best_a), bool(best_b))
+                    out[a if side is CandidateRow.a else b].append(row)
+        return out
 
-    def _keep_best(self, touched: set[int], known: _Claims) -> set[tuple[int, int]]:
+    def _keep_best(
+        self, touched: set[int], fresh: list[tuple[int, int, float]], known: _Claims
+    ) -> set[tuple[int, int]]:
         """Re-rank the candidates of the claims whose candidates changed (only theirs: a claim
-        with no new candidate keeps its best partners, stored on each pair); judge the pairs that
-        come into a claim's best partners and drop the judgements of those that leave. Returns the
-        pairs whose judgements changed."""
+        with no new candidate keeps its best partners, stored on each pair) over their best
+        partners so far and their ``fresh`` candidates; judge the pairs that come into a claim's
+        best partners and drop the judgements of those that leave. Returns the pairs whose
+        judgements changed."""
         self.session.flush()
-        of = self._candidates_for(touched)
+        of = self._best_of(touched)
+        for a, b, score in fresh:
+            for q in (a, b):
+                if q in of:
+                    of[q].append((a, b, score, False, False))
         rows = {(r[0], r[1]): r for q in of for r in of[q]}
         tops: dict[int, set[tuple[int, int]]] = {}
         for q, mine in of.items():
@@ -410,7 +432,7 @@ class Integration:
                 a, b = seq_of[j.a], seq_of[j.b]
                 grouped[(min(a, b), max(a, b))].append(j.model_dump(mode="json"))
             for (a, b), docs in grouped.items():
-                self.session.add(JudgementRow(a=a, b=b, docs=docs))
+                self.session.add(JudgementRow(**judgement_values(a, b, docs)))
         self.stats.candidate_pairs += len(now_kept) - len(dropped)
         self.session.flush()
         return set(now_kept) | set(dropped)
@@ -561,45 +583,57 @@ class Integration:
 
     # -- facts ---------------------------------------------------------------------------------
 
-    def _linked(self, seeds: set[int]) -> set[int]:
+    def _linked(self, seeds: set[int]) -> tuple[set[int], set[tuple[int, int]]]:
         """Every claim linked to ``seeds`` by agreement or contradiction, and the members of the
-        facts they are in (a fact whose link was just dropped is rebuilt whole)."""
+        facts they are in (a fact whose link was just dropped is rebuilt whole); and the linking
+        pairs among them (read from the flag: no judgement is decoded here)."""
+        s = self.session
         region: set[int] = set()
+        pairs: set[tuple[int, int]] = set()
         frontier = set(seeds)
         while frontier:
             region |= frontier
             nxt: set[int] = set()
-            part_list = sorted(frontier)
-            for part in _chunks(part_list):
-                rows = self.session.scalars(
-                    select(JudgementRow).where(or_(JudgementRow.a.in_(part), JudgementRow.b.in_(part)))
+            for part in _chunks(sorted(frontier)):
+                query = select(JudgementRow.a, JudgementRow.b).where(
+                    JudgementRow.links.is_(True), or_(JudgementRow.a.in_(part), JudgementRow.b.in_(part))
                 )
-                for j in rows:
-                    if any(d["relation"] in _LINKING for d in j.docs):
-                        nxt.update((j.a, j.b))
+                for a, b in s.execute(query).tuples():
+                    pairs.add((a, b))
+                    nxt.update((a, b))
                 facts = select(FactMemberRow.fact_id).where(FactMemberRow.claim_seq.in_(part))
-                nxt.update(
-                    self.session.scalars(select(FactMemberRow.claim_seq).where(FactMemberRow.fact_id.in_(facts)))
-                )
+                nxt.update(s.scalars(select(FactMemberRow.claim_seq).where(FactMemberRow.fact_id.in_(facts))))
             frontier = nxt - region
-        return region
+        return region, pairs
+
+    def _linking_judgements(self, pairs: set[tuple[int, int]]) -> list[PairJudgement]:
+        """The judgements of the linking ``pairs``, in pair order (documents parsed from their
+        stored JSON in one step)."""
+        firsts = sorted({a for a, _ in pairs})
+        found: dict[tuple[int, int], list[PairJudgement]] = {}
+        for part in _chunks(firsts):
+            query = select(JudgementRow.a, JudgementRow.b, type_coerce(JudgementRow.docs, Text)).where(
+                JudgementRow.links.is_(True), JudgementRow.a.in_(part)
+            )
+            for a, b, docs in self.session.execute(query).tuples():
+                if (a, b) in pairs:
+                    found[(a, b)] = (
+                        _JUDGEMENTS.validate_json(docs)
+                        if isinstance(docs, str | bytes)
+                        else _JUDGEMENTS.validate_python(docs)
+                    )
+        return [j for pair in sorted(found) for j in found[pair]]
 
     def _facts(self, seeds: set[int], known: _Claims, article_id: str) -> list[FactChange]:
         s = self.session
-        region = sorted(self._linked(seeds))
+        linked, pairs = self._linked(seeds)
+        region = sorted(linked)
         known.load(region)
-        judgements: list[tuple[tuple[int, int], list[PairJudgement]]] = []
-        inside = set(region)
-        for part in _chunks(region):
-            for j in s.scalars(select(JudgementRow).where(JudgementRow.a.in_(part))):
-                if j.b in inside:
-                    judgements.append(((j.a, j.b), [PairJudgement.model_validate(d) for d in j.docs]))
-        judgements.sort(key=lambda item: item[0])
         claims = [known.claims[q] for q in region]
         origins = {known.claims[q].id: known.rows[q].origin for q in region}
         facts = build_facts(
             claims,
-            [j for _, js in judgements for j in js],
+            self._linking_judgements(pairs),
             origins,
             {known.claims[q].id: known.features[q] for q in region},
         )

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -108,15 +109,23 @@ class CandidateRow(Base):
     kept: Mapped[bool] = mapped_column(Boolean, default=False)
     best_a: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     best_b: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # a claim's best partners, read without its other candidates (partial indexes)
+    __table_args__ = (
+        Index("ix_candidates_best_a", "a", sqlite_where=text("best_a"), postgresql_where=text("best_a")),
+        Index("ix_candidates_best_b", "b", sqlite_where=text("best_b"), postgresql_where=text("best_b")),
+    )
 
 
 class JudgementRow(Base):
-    """The judgements of one kept pair (a rule's, or the model's), as :class:`PairJudgement` dicts."""
+    """The judgements of one kept pair (a rule's, or the model's), as :class:`PairJudgement` dicts;
+    ``links`` when one of them links the pair into a fact (equivalent, compatible or contradicts):
+    only those are read to rebuild facts."""
 
     __tablename__ = "judgements"
     a: Mapped[int] = mapped_column(ForeignKey("claims.seq", ondelete="CASCADE"), primary_key=True)
     b: Mapped[int] = mapped_column(ForeignKey("claims.seq", ondelete="CASCADE"), primary_key=True, index=True)
     docs: Mapped[list[Any]]
+    links: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 class CopyRow(Base):
