@@ -584,3 +584,36 @@ def test_an_article_without_claims_is_stored_alone(tmp_path: Path) -> None:
         assert report.added == ["empty-2"] and report.candidates == 0 and not report.failures
         assert archive.claims("empty-2") == []
         _assert_same_as_scratch(archive)
+
+
+def test_adding_an_article_reads_through_indexes_only(tmp_path: Path) -> None:
+    """Every query an added article makes is answered by an index (SQLite's query plan says
+    SEARCH, never SCAN of a table that grows with the archive)."""
+    from sqlalchemy import event
+
+    articles = _synthetic(60, 7)
+    with Archive(str(tmp_path / "a.db"), model=RuleModel()) as archive:
+        archive.add(articles[:50], bulk=True)
+        statements: list[tuple[str, Any]] = []
+
+        def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, executemany: bool) -> None:
+            if statement.lstrip().upper().startswith("SELECT") and not executemany:
+                statements.append((statement, parameters))
+
+        event.listen(archive.engine, "before_cursor_execute", seen)
+        report = archive.add(articles[50:])
+        event.remove(archive.engine, "before_cursor_execute", seen)
+        assert len(report.added) == 10 and report.candidates > 0
+        assert len(statements) > 50
+        scans, searched = set(), set()
+        with archive.engine.connect() as connection:
+            raw = connection.connection.driver_connection
+            assert raw is not None
+            for statement, parameters in statements:
+                for *_, detail in raw.execute("EXPLAIN QUERY PLAN " + statement, parameters).fetchall():
+                    if detail.startswith("SCAN") and "CONSTANT ROW" not in detail:
+                        scans.add((detail, statement.split("WHERE")[0].strip()))
+                    elif detail.startswith("SEARCH"):
+                        searched.add(detail.split()[1])
+        assert scans == set(), sorted(scans)
+        assert {"claims", "claim_keys", "candidates", "judgements", "shingles", "fact_members"} <= searched

@@ -368,7 +368,7 @@ class Integration:
         columns = (CandidateRow.a, CandidateRow.b, CandidateRow.score, CandidateRow.best_a, CandidateRow.best_b)
         for part in _chunks(sorted(seqs)):
             for side, flag in ((CandidateRow.a, CandidateRow.best_a), (CandidateRow.b, CandidateRow.best_b)):
-                query = select(*columns).where(side.in_(part), flag.is_(True))
+                query = select(*columns).where(side.in_(part), flag)  # as the partial indexes say
                 for a, b, score, best_a, best_b in self.session.execute(query).tuples():
                     row = (a, b, score, bool(best_a), bool(best_b))
                     out[a if side is CandidateRow.a else b].append(row)
@@ -439,9 +439,10 @@ class Integration:
 
     # -- origins -------------------------------------------------------------------------------
 
-    def _neighbours(self, seq: int) -> set[int]:
+    def _neighbours(self, seq: int) -> tuple[set[int], dict[int, int]]:
         """The articles that share at least :data:`MIN_SHARED_SHINGLES` non-boilerplate shingles
-        with article ``seq``: only they can hold a sentence copied from it or copy one of its."""
+        with article ``seq`` (only they can hold a sentence copied from it or copy one of its), and
+        the whole-archive counts of ``seq``'s own shingles."""
         s = self.session
         hashes = set(s.scalars(select(ShingleRow.hash).where(ShingleRow.article_seq == seq)).all())
         counts = self._postings(hashes)
@@ -451,7 +452,7 @@ class Integration:
             query = select(ShingleRow.hash, ShingleRow.article_seq).where(ShingleRow.hash.in_(part))
             shared.update(s.execute(query).tuples().all())
         per_article = Counter(a for _, a in shared)
-        return {a for a, n in per_article.items() if n >= MIN_SHARED_SHINGLES and a != seq}
+        return {a for a, n in per_article.items() if n >= MIN_SHARED_SHINGLES and a != seq}, counts
 
     def _postings(self, hashes: set[int]) -> dict[int, int]:
         for part in _chunks(sorted(hashes - self.posting_counts.keys())):
@@ -499,15 +500,13 @@ class Integration:
         stored before."""
         s = self.session
         s.execute(delete(CopyRow).where(or_(CopyRow.article_seq == seq, CopyRow.source_seq == seq)))
-        near = self._neighbours(seq)
+        near, counts = self._neighbours(seq)
         if not near:
             return
         texts = self._texts(near | {seq})
         order = sorted(texts)
-        hashes: set[int] = set()
-        for part in _chunks(order):
-            hashes.update(s.scalars(select(ShingleRow.hash).where(ShingleRow.article_seq.in_(part))).all())
-        counts = self._postings(hashes)
+        # Only copies from or into ``seq`` are looked for, so only the shingles of ``seq`` need
+        # their whole-archive counts: another shingle makes no pair with ``seq``.
         found = copied_sentences(
             [texts[q] for q in order], lambda h, n: counts.get(h, n), only=order.index(seq), split=self._split
         )
@@ -596,7 +595,7 @@ class Integration:
             nxt: set[int] = set()
             for part in _chunks(sorted(frontier)):
                 query = select(JudgementRow.a, JudgementRow.b).where(
-                    JudgementRow.links.is_(True), or_(JudgementRow.a.in_(part), JudgementRow.b.in_(part))
+                    JudgementRow.links, or_(JudgementRow.a.in_(part), JudgementRow.b.in_(part))
                 )
                 for a, b in s.execute(query).tuples():
                     pairs.add((a, b))
@@ -613,7 +612,7 @@ class Integration:
         found: dict[tuple[int, int], list[PairJudgement]] = {}
         for part in _chunks(firsts):
             query = select(JudgementRow.a, JudgementRow.b, type_coerce(JudgementRow.docs, Text)).where(
-                JudgementRow.links.is_(True), JudgementRow.a.in_(part)
+                JudgementRow.links, JudgementRow.a.in_(part)
             )
             for a, b, docs in self.session.execute(query).tuples():
                 if (a, b) in pairs:

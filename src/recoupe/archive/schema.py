@@ -111,8 +111,8 @@ class CandidateRow(Base):
     best_b: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     # a claim's best partners, read without its other candidates (partial indexes)
     __table_args__ = (
-        Index("ix_candidates_best_a", "a", sqlite_where=text("best_a"), postgresql_where=text("best_a")),
-        Index("ix_candidates_best_b", "b", sqlite_where=text("best_b"), postgresql_where=text("best_b")),
+        Index("ix_candidates_best_a", "a", sqlite_where=text("best_a = 1"), postgresql_where=text("best_a")),
+        Index("ix_candidates_best_b", "b", sqlite_where=text("best_b = 1"), postgresql_where=text("best_b")),
     )
 
 

@@ -52,10 +52,18 @@ def upgrade() -> None:
         )
 
     op.create_index(
-        "ix_candidates_best_a", "candidates", ["a"], sqlite_where=sa.text("best_a"), postgresql_where=sa.text("best_a")
+        "ix_candidates_best_a",
+        "candidates",
+        ["a"],
+        sqlite_where=sa.text("best_a = 1"),
+        postgresql_where=sa.text("best_a"),
     )
     op.create_index(
-        "ix_candidates_best_b", "candidates", ["b"], sqlite_where=sa.text("best_b"), postgresql_where=sa.text("best_b")
+        "ix_candidates_best_b",
+        "candidates",
+        ["b"],
+        sqlite_where=sa.text("best_b = 1"),
+        postgresql_where=sa.text("best_b"),
     )
 
 
