@@ -655,3 +655,166 @@ def test_the_serve_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert (tmp_path / "served.sqlite").exists()
     defaults = parser.parse_args(["serve"])
     assert (defaults.host, defaults.port, defaults.store) == ("127.0.0.1", 8000, None)
+
+
+# -- leases: several services on one archive -------------------------------------------------------
+
+
+def _articles(records: list[dict[str, Any]]) -> list[Any]:
+    return [archive_article(r) for r in records]
+
+
+def _job_row(archive: Archive, job_id: str) -> JobRow:
+    with Session(archive.engine) as s:
+        row = s.get(JobRow, job_id)
+        assert row is not None
+        s.expunge(row)
+        return row
+
+
+def test_a_job_is_held_by_one_worker_until_its_lease_runs_out(store: str) -> None:
+    archive = Archive(store, model=SentenceModel())
+    try:
+        first = JobStore(archive.engine, worker="host-a:1:a", lease_seconds=0.5)
+        second = JobStore(archive.engine, worker="host-b:1:b", lease_seconds=30)
+        job, _ = first.submit(_articles(CORPUS[:2]), None)
+        taken = first.claim()
+        assert taken is not None and taken[0] == job["id"]
+        # held: the other worker can neither take it nor queue it again
+        assert second.claim() is None
+        assert second.requeue_unfinished() == 0
+        assert first.renew(job["id"])
+        time.sleep(0.7)  # the first worker stopped renewing (it died, or hangs)
+        again = second.claim()
+        assert again is not None and again[0] == job["id"]
+        row = _job_row(archive, job["id"])
+        assert (row.status, row.worker, row.attempts) == ("running", "host-b:1:b", 2)
+        # the first worker comes back: it holds the job no more and writes nothing to it
+        assert not first.renew(job["id"])
+        assert not first.progress(job["id"], {"added": ["x"], "unchanged": [], "failures": [], "changes": []})
+        assert not first.finish(job["id"], {"added": [], "unchanged": [], "failures": [], "changes": []})
+        assert second.finish(job["id"], {"added": ["monde-1"], "unchanged": [], "failures": [], "changes": []})
+        row = _job_row(archive, job["id"])
+        assert (row.status, row.worker, row.result["added"] if row.result else None) == ("done", None, ["monde-1"])
+    finally:
+        archive.close()
+
+
+def test_at_start_only_jobs_nobody_holds_are_queued_again(store: str) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    archive = Archive(store, model=SentenceModel())
+    try:
+        jobs = JobStore(archive.engine)
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+        later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+        holders = {
+            "dead-here": (f"{socket.gethostname()}:{dead.stdout.strip()}:x", later),  # its process is gone
+            "alive-here": (f"{socket.gethostname()}:{os.getpid()}:other", later),  # another worker of this process
+            "elsewhere": ("another-host:1:x", later),  # may be running on its machine
+            "expired": ("another-host:2:x", dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)),
+            "no-lease": (None, None),  # left by a version without leases
+        }
+        ids = {}
+        for name, (worker, lease) in holders.items():
+            job, _ = jobs.submit(_articles(CORPUS[:1]), name)
+            ids[name] = job["id"]
+            with Session(archive.engine) as s, s.begin():
+                s.execute(
+                    update(JobRow)
+                    .where(JobRow.id == job["id"])
+                    .values(status="running", attempts=1, worker=worker, lease_until=lease)
+                )
+        assert jobs.requeue_unfinished() == 3
+        status = {name: _job_row(archive, job_id).status for name, job_id in ids.items()}
+        assert status == {
+            "dead-here": "queued",
+            "alive-here": "running",
+            "elsewhere": "running",
+            "expired": "queued",
+            "no-lease": "queued",
+        }
+    finally:
+        archive.close()
+
+
+def test_a_running_worker_renews_its_lease(store: str) -> None:
+    """A job that runs longer than the lease stays with its worker: nobody else takes it."""
+    from recoupe.service.jobs import Worker
+
+    release = threading.Event()
+    started = threading.Event()
+
+    class Slow(SentenceModel):
+        def complete(self, **kwargs: Any) -> Any:
+            if kwargs.get("stage") == "extract":
+                started.set()
+                release.wait(30)
+            return super().complete(**kwargs)
+
+    archive = Archive(store, model=Slow())
+    try:
+        mine = JobStore(archive.engine, worker="host-a:1:a", lease_seconds=0.3)
+        other = JobStore(archive.engine, worker="host-b:1:b", lease_seconds=30)
+        job, _ = mine.submit(_articles(CORPUS[:1]), None)
+        worker = Worker(archive, mine, poll_seconds=0.05)
+        worker.start()
+        try:
+            assert started.wait(30)
+            deadline = time.monotonic() + 1.2  # four leases long
+            while time.monotonic() < deadline:
+                assert other.claim() is None
+                time.sleep(0.05)
+            release.set()
+            while _job_row(archive, job["id"]).status != "done":
+                assert time.monotonic() < deadline + 30
+                time.sleep(0.05)
+        finally:
+            release.set()
+            worker.stop(30)
+        row = _job_row(archive, job["id"])
+        assert row.attempts == 1 and row.result is not None and row.result["added"] == ["monde-1"]
+    finally:
+        archive.close()
+
+
+def test_two_services_on_one_postgresql_archive_run_each_job_once(pg_url: str) -> None:  # noqa: F811
+    from recoupe.service.jobs import Worker
+
+    class Paced(SentenceModel):  # an article takes a moment, so that both workers get some
+        def complete(self, **kwargs: Any) -> Any:
+            if kwargs.get("stage") == "extract":
+                time.sleep(0.1)
+            return super().complete(**kwargs)
+
+    records = CORPUS + MORE
+    archives = [Archive(pg_url, model=Paced()) for _ in range(2)]
+    try:
+        stores = [JobStore(a.engine, lease_seconds=5) for a in archives]
+        ids = [stores[n % 2].submit(_articles([r]), f"key-{n}")[0]["id"] for n, r in enumerate(records)]
+        workers = [Worker(a, s, batch_size=1, poll_seconds=0.02) for a, s in zip(archives, stores, strict=True)]
+        for w in workers:
+            w.start()
+        try:
+            deadline = time.monotonic() + 120
+            while any(_job_row(archives[0], i).status != "done" for i in ids):
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        finally:
+            for w in workers:
+                w.stop(30)
+        rows = [_job_row(archives[0], i) for i in ids]
+        assert all(r.attempts == 1 for r in rows)
+        assert sorted(a for r in rows for a in (r.result or {})["added"]) == sorted(r["id"] for r in records)
+        asked = [x for a in archives for x in a.model.asked]  # type: ignore[union-attr]
+        assert sorted(asked) == sorted(r["id"] for r in records)  # each article extracted once
+        assert all(a.model.asked for a in archives)  # type: ignore[union-attr]  # both services worked
+        with Session(archives[0].engine) as s:
+            claims = list(s.scalars(select(ClaimRow.id)))
+        assert len(claims) == len(set(claims))
+    finally:
+        for a in archives:
+            a.close()

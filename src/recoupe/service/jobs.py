@@ -3,9 +3,13 @@
 
 The table is the queue, so nothing is kept only in memory: a job is inserted before the request is
 answered, claimed by a conditional update (``queued`` → ``running``), and its progress is written
-after every batch of articles. At startup, jobs left ``queued`` or ``running`` by a stopped or
-killed process are queued again; a resumed job skips the articles its earlier attempts recorded,
-and the archive itself skips an article it already holds, so no article is processed twice.
+after every batch of articles. A running job names its worker and holds a lease
+(:data:`LEASE_SECONDS`) that the worker renews while it runs, so several services can share one
+archive: a job whose lease ran out (its worker died, on this machine or another) is taken again by
+any worker, and at startup the jobs a dead process of this machine left running are queued again
+at once. A worker that lost its lease stops, and writes nothing more to that job. A resumed job skips
+the articles its earlier attempts recorded, and the archive itself skips an article it already
+holds, so no article is processed twice.
 
 An ``Idempotency-Key`` is a unique column: two identical requests racing each other insert one job
 (the loser's :class:`~sqlalchemy.exc.IntegrityError` makes it read the winner's), and a key sent
@@ -18,12 +22,14 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import os
+import socket
 import threading
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -33,6 +39,7 @@ from ..errors import RecoupeError
 from ..models import Article
 
 __all__ = [
+    "LEASE_SECONDS",
     "MAX_ATTEMPTS",
     "IdempotencyConflict",
     "JobStore",
@@ -45,6 +52,8 @@ log = logging.getLogger(__name__)
 
 #: A job whose attempts all ended with the process (killed, out of memory) is not tried forever.
 MAX_ATTEMPTS = 5
+#: How long a worker holds a job without renewing its lease (it renews every third of it).
+LEASE_SECONDS = 60.0
 #: Job statuses; ``queued`` and ``running`` are unfinished.
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 
@@ -126,11 +135,49 @@ def _recorded(result: dict[str, Any]) -> set[str]:
     return {*result["added"], *result["unchanged"], *(f["article"] for f in result["failures"] if f.get("article"))}
 
 
-class JobStore:
-    """The ``jobs`` table of the archive's database."""
+def worker_id() -> str:
+    """A worker's name in the job table: its machine, its process and a token of its own."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
-    def __init__(self, engine: Engine) -> None:
+
+def _dead_here(worker: str | None) -> bool:
+    """Whether ``worker`` ran in a process of this machine that no longer exists."""
+    if worker is None:
+        return True
+    host, _, rest = worker.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
+class JobStore:
+    """The ``jobs`` table of the archive's database, as seen by one worker (``worker``) that holds
+    the jobs it runs for ``lease_seconds`` at a time."""
+
+    def __init__(self, engine: Engine, *, worker: str | None = None, lease_seconds: float = LEASE_SECONDS) -> None:
         self.engine = engine
+        self.worker = worker or worker_id()
+        self.lease_seconds = lease_seconds
+
+    def _lease(self) -> dt.datetime:
+        return utcnow() + dt.timedelta(seconds=self.lease_seconds)
+
+    @staticmethod
+    def _takeable(now: dt.datetime) -> Any:
+        """Queued, or running under a lease that ran out (or none: a job of an older version)."""
+        return or_(
+            JobRow.status == QUEUED,
+            (JobRow.status == RUNNING) & (JobRow.lease_until.is_(None) | (JobRow.lease_until < now)),
+        )
 
     def submit(self, articles: Sequence[Article], idempotency_key: str | None) -> tuple[dict[str, Any], bool]:
         """Queue a job for ``articles``; returns it and whether it was created now (False: the key
@@ -184,22 +231,38 @@ class JobStore:
             return job_view(row) if row is not None else None
 
     def requeue_unfinished(self) -> int:
-        """Queue again the jobs a stopped process left running; returns how many."""
+        """Queue again the running jobs nobody holds any more: their lease ran out, or their
+        worker was a process of this machine that is gone (a restart after a kill resumes them
+        at once). Returns how many."""
+        now = utcnow()
         with Session(self.engine) as session, session.begin():
-            done = session.execute(update(JobRow).where(JobRow.status == RUNNING).values(status=QUEUED))
-            return int(getattr(done, "rowcount", 0) or 0)
+            rows = session.execute(select(JobRow.id, JobRow.worker, JobRow.lease_until).where(JobRow.status == RUNNING))
+            abandoned = [
+                job_id
+                for job_id, worker, lease in rows.tuples()
+                if lease is None or _aware(lease) < now or _dead_here(worker)
+            ]
+            for job_id in abandoned:
+                session.execute(
+                    update(JobRow)
+                    .where(JobRow.id == job_id, JobRow.status == RUNNING)
+                    .values(status=QUEUED, worker=None, lease_until=None)
+                )
+            return len(abandoned)
 
     def unfinished(self) -> int:
         with Session(self.engine) as session:
             return len(session.scalars(select(JobRow.id).where(JobRow.status.in_((QUEUED, RUNNING)))).all())
 
     def claim(self) -> tuple[str, list[Article], dict[str, Any]] | None:
-        """Take the oldest queued job (queued → running): its id, the articles it has still to
-        add, and what its earlier attempts recorded. None when nothing is queued."""
+        """Take the oldest job that is queued or whose lease ran out (→ running, under this
+        worker's lease): its id, the articles it has still to add, and what its earlier attempts
+        recorded. None when there is none."""
         while True:
+            now = utcnow()
             with Session(self.engine) as session:
                 row = session.scalars(
-                    select(JobRow).where(JobRow.status == QUEUED).order_by(JobRow.created_at, JobRow.id).limit(1)
+                    select(JobRow).where(self._takeable(now)).order_by(JobRow.created_at, JobRow.id).limit(1)
                 ).first()
                 if row is None:
                     return None
@@ -208,8 +271,14 @@ class JobStore:
             with Session(self.engine) as session, session.begin():
                 taken = session.execute(
                     update(JobRow)
-                    .where(JobRow.id == job_id, JobRow.status == QUEUED)
-                    .values(status=RUNNING, started_at=utcnow(), attempts=attempts + 1)
+                    .where(JobRow.id == job_id, JobRow.attempts == attempts, self._takeable(now))
+                    .values(
+                        status=RUNNING,
+                        started_at=utcnow(),
+                        attempts=attempts + 1,
+                        worker=self.worker,
+                        lease_until=self._lease(),
+                    )
                 )
             if not getattr(taken, "rowcount", 0):
                 continue  # another worker took it first
@@ -220,23 +289,37 @@ class JobStore:
             articles = [Article.model_validate(a) for a in request["articles"] if a.get("id") not in recorded]
             return job_id, articles, result
 
-    def progress(self, job_id: str, result: dict[str, Any]) -> None:
+    def _mine(self, job_id: str, **values: Any) -> bool:
+        """Write ``values`` to a job this worker holds; False when it holds it no more."""
         with Session(self.engine) as session, session.begin():
-            session.execute(update(JobRow).where(JobRow.id == job_id).values(result=result))
-
-    def finish(self, job_id: str, result: dict[str, Any], *, error: str | None = None) -> None:
-        status = FAILED if error else DONE
-        with Session(self.engine) as session, session.begin():
-            session.execute(
+            done = session.execute(
                 update(JobRow)
-                .where(JobRow.id == job_id)
-                .values(status=status, result=result, error=error, finished_at=utcnow())
+                .where(JobRow.id == job_id, JobRow.worker == self.worker, JobRow.status == RUNNING)
+                .values(**values)
             )
+            return bool(getattr(done, "rowcount", 0))
 
-    def release(self, job_id: str, result: dict[str, Any]) -> None:
+    def renew(self, job_id: str) -> bool:
+        """Extend this worker's lease on a job; False when another worker holds it now."""
+        return self._mine(job_id, lease_until=self._lease())
+
+    def progress(self, job_id: str, result: dict[str, Any]) -> bool:
+        return self._mine(job_id, result=result, lease_until=self._lease())
+
+    def finish(self, job_id: str, result: dict[str, Any], *, error: str | None = None) -> bool:
+        status = FAILED if error else DONE
+        return self._mine(
+            job_id, status=status, result=result, error=error, finished_at=utcnow(), worker=None, lease_until=None
+        )
+
+    def release(self, job_id: str, result: dict[str, Any]) -> bool:
         """Put a job the worker stopped in the middle of back in the queue."""
-        with Session(self.engine) as session, session.begin():
-            session.execute(update(JobRow).where(JobRow.id == job_id).values(status=QUEUED, result=result))
+        return self._mine(job_id, status=QUEUED, result=result, worker=None, lease_until=None)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    """A stored time as an aware UTC time (SQLite gives it back naive)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 class Worker:
@@ -287,17 +370,42 @@ class Worker:
                 continue
             self._run_job(*claimed)
 
+    def _heartbeat(self, job_id: str, lost: threading.Event, done: threading.Event) -> None:
+        """Renew the lease on ``job_id`` every third of it until ``done``; set ``lost`` when
+        another worker holds the job now."""
+        while not done.wait(self.store.lease_seconds / 3):
+            try:
+                if not self.store.renew(job_id):
+                    lost.set()
+                    return
+            except Exception:  # the database is busy or gone for a moment: renew at the next beat
+                log.warning("job %s: cannot renew its lease now", job_id, exc_info=True)
+
     def _run_job(self, job_id: str, articles: list[Article], result: dict[str, Any]) -> None:
+        lost, done = threading.Event(), threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(job_id, lost, done), name="recoupe-lease", daemon=True)
+        beat.start()
+        try:
+            self._run_batches(job_id, articles, result, lost)
+        finally:
+            done.set()
+            beat.join()
+
+    def _run_batches(self, job_id: str, articles: list[Article], result: dict[str, Any], lost: threading.Event) -> None:
         log.info("job %s: %d article(s) to add", job_id, len(articles))
         try:
             for start in range(0, len(articles), self.batch_size):
+                if lost.is_set():
+                    log.warning("job %s: its lease ran out and another worker holds it now; left to it", job_id)
+                    return
                 if self._stop.is_set():
                     self.store.release(job_id, result)
                     log.info("job %s: stopped; queued again", job_id)
                     return
                 report = self.archive.add(articles[start : start + self.batch_size])
                 result = _merge(result, report.model_dump(mode="json"))
-                self.store.progress(job_id, result)
+                if not self.store.progress(job_id, result):
+                    lost.set()
         except OperationalError:  # the database is busy or gone: the job is tried again later
             log.exception("job %s: database error; queued again", job_id)
             try:
@@ -314,11 +422,15 @@ class Worker:
             log.exception("job %s failed", job_id)
             self._finish(job_id, result, f"internal error ({type(exc).__name__}); see the service log")
             return
+        if lost.is_set():
+            log.warning("job %s: its lease ran out and another worker holds it now; left to it", job_id)
+            return
         self._finish(job_id, result, None)
         log.info("job %s: done", job_id)
 
     def _finish(self, job_id: str, result: dict[str, Any], error: str | None) -> None:
         try:
-            self.store.finish(job_id, result, error=error)
-        except Exception:  # the job stays running and is resumed at the next start
+            if not self.store.finish(job_id, result, error=error):
+                log.warning("job %s: another worker holds it now; its end is left to that worker", job_id)
+        except Exception:  # the job stays running and is resumed when its lease runs out
             log.exception("job %s: cannot record its end", job_id)
