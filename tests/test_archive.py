@@ -617,3 +617,121 @@ def test_adding_an_article_reads_through_indexes_only(tmp_path: Path) -> None:
                         searched.add(detail.split()[1])
         assert scans == set(), sorted(scans)
         assert {"claims", "claim_keys", "candidates", "judgements", "shingles", "fact_members"} <= searched
+
+
+# -- model answers outside the write transaction ----------------------------------------------
+
+
+class _Remote:
+    """The rule-based model as a remote one would be (no ``in_process``): while it answers, it
+    checks that the archive's write lock is free, by taking it from another connection."""
+
+    name = "remote-rules"
+    concurrency = 2
+
+    def __init__(self, url: str, *, fail: bool = False) -> None:
+        self.rules = RuleModel()
+        self.usage = self.rules.usage
+        self.url = url
+        self.fail = fail
+        self.asked: list[str] = []
+        self.lock_free: list[bool] = []
+
+    def _lock_is_free(self) -> bool:
+        from sqlalchemy import create_engine, text
+
+        if self.url.startswith("postgresql"):
+            import time
+
+            engine = create_engine(self.url.replace("postgresql://", "postgresql+psycopg://", 1))
+            free = False
+            with engine.connect() as c:
+                for _ in range(20):  # another request in flight may be checking it at this moment
+                    free = bool(c.execute(text("SELECT pg_try_advisory_xact_lock(7260451)")).scalar())
+                    c.rollback()
+                    if free:
+                        break
+                    time.sleep(0.01)
+            engine.dispose()
+            return free
+        import sqlite3
+
+        c = sqlite3.connect(self.url.removeprefix("sqlite:///"), timeout=0.2, isolation_level=None)
+        try:
+            c.execute("BEGIN IMMEDIATE")
+            c.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            c.close()
+
+    def complete(self, **kwargs: Any) -> Any:
+        if kwargs["stage"] == "adjudicate":
+            self.asked.append(repr(sorted(kwargs["variables"].items())))
+            self.lock_free.append(self._lock_is_free())
+            if self.fail:
+                from recoupe.errors import LLMError
+
+                raise LLMError("the endpoint answered 500")
+        return self.rules.complete(**kwargs)
+
+
+class _Inside(RuleModel):
+    """The rule-based model called inside the transaction, noting what it is asked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+
+    def complete(self, **kwargs: Any) -> Any:
+        if kwargs["stage"] == "adjudicate":
+            self.asked.append(repr(sorted(kwargs["variables"].items())))
+        return super().complete(**kwargs)
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_a_remote_model_is_asked_with_the_write_lock_released(
+    tmp_path: Path, store: str, request: pytest.FixtureRequest
+) -> None:
+    """Adjudications are fetched between passes, not inside the transaction: the lock is free
+    while the model answers, every pair is asked once, and the archive holds what it holds with
+    the model called inside (the rule-based model, in the process)."""
+    url = f"sqlite:///{tmp_path / 'remote.sqlite'}" if store == "sqlite" else str(request.getfixturevalue("pg_url"))
+    articles = _gold_set("gigafactory")
+    remote = _Remote(url)
+    with Archive(url, model=remote) as archive:
+        for ac in articles:
+            archive.add_extracted(Extraction(articles=[ac]))
+        got = _state(archive)
+        asked = len(remote.asked)
+        checked = archive.check(Article(id="extra", text="Ardoise investira 300 millions d'euros à Lyon en 2027."))
+    assert asked and all(remote.lock_free)
+    assert checked.stored is False
+    inside = _Inside()
+    with Archive(str(tmp_path / "inside.sqlite"), model=inside) as archive:
+        for ac in articles:
+            archive.add_extracted(Extraction(articles=[ac]))
+        expected = _state(archive)
+    # what the model is asked inside the transaction, each request once per article (a pair may be
+    # asked again by a later article that keeps it again, as inside)
+    assert set(remote.asked[:asked]) == set(inside.asked) and asked <= len(inside.asked)
+    if store == "postgresql":  # sequence numbers may skip there (a rolled-back pass used some)
+        got = {k: v for k, v in got.items() if k in ("facts",)}
+        expected = {k: v for k, v in expected.items() if k in ("facts",)}
+    assert got == expected
+
+
+def test_a_failing_remote_model_records_the_pair_as_inside(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'remote.sqlite'}"
+    articles = _gold_set("gigafactory")
+    remote = _Remote(url, fail=True)
+    with Archive(url, model=remote) as archive:
+        for ac in articles:
+            archive.add_extracted(Extraction(articles=[ac]))
+        failed = [j for j in archive.report().judgements if j.rationale.startswith("model adjudication failed")]
+    inside = _Inside()
+    with Archive(str(tmp_path / "inside.sqlite"), model=inside) as archive:
+        for ac in articles:
+            archive.add_extracted(Extraction(articles=[ac]))
+    assert failed and set(remote.asked) == set(inside.asked)

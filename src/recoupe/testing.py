@@ -452,6 +452,7 @@ class RuleModel:
     name = "rule-model"
     concurrency = 2
     target_chars = 350
+    in_process = True  # an archive calls it inside its write transaction: it answers at once
     _ARTICLES = frozenset({"Le", "La", "Les", "Un", "Une"})
 
     def __init__(self) -> None:

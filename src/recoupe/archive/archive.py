@@ -33,6 +33,7 @@ from ..models import (
     Verdict,
 )
 from ..settings import Settings
+from .answers import Answers, fetched_outside
 from .incremental import VERDICT_RANK, Integration, article_sha256, cached_split
 from .schema import ArticleRow, CandidateRow, ClaimRow, FactAliasRow, FactEventRow, FactMemberRow, FactRow, JudgementRow
 from .store import open_engine
@@ -45,6 +46,8 @@ DEFAULT_CHUNK_CHARS = 350
 _MAX_PAGE = 500
 #: Stored claims whose features an archive object keeps in memory.
 _FEATURES_KEPT = 200_000
+#: Passes of one article with a model outside the process: answers are fetched between them.
+_PASSES = 3
 
 
 class Archive:
@@ -215,24 +218,37 @@ class Archive:
         return True
 
     def _integrate(self, extracted: ArticleClaims, *, store: bool) -> tuple[list[Any], int]:
-        with self._writer, self._transaction() as s:
-            if s.scalar(select(ArticleRow.seq).where(ArticleRow.id == extracted.article.id)) is not None:
-                return [], 0  # added meanwhile by another writer
-            if len(self._sentences) > _FEATURES_KEPT // 4:
-                self._sentences.clear()
-            step = Integration(
-                s,
-                self.model,
-                self.adjudicate,
-                self.model_contradictions,
-                features_cache=self._features,
-                sentences_cache=self._sentences,
-            )
-            changes = step.run(extracted)
-            if not store:
-                s.rollback()
-                return changes, step.candidates_read
-            s.commit()
+        """Add one article in one transaction; with a model outside the process, in passes whose
+        model answers are fetched between them, with the write lock released (see
+        :mod:`~recoupe.archive.answers`)."""
+        answers = Answers(self.model) if self.model is not None and fetched_outside(self.model) else None
+        for attempt in range(_PASSES):
+            if answers is not None:
+                answers.through = attempt == _PASSES - 1  # the last pass asks what it lacks itself
+            with self._writer, self._transaction() as s:
+                if s.scalar(select(ArticleRow.seq).where(ArticleRow.id == extracted.article.id)) is not None:
+                    return [], 0  # added meanwhile by another writer
+                if len(self._sentences) > _FEATURES_KEPT // 4:
+                    self._sentences.clear()
+                step = Integration(
+                    s,
+                    answers if answers is not None else self.model,
+                    self.adjudicate,
+                    self.model_contradictions,
+                    features_cache=self._features,
+                    sentences_cache=self._sentences,
+                )
+                changes = step.run(extracted)
+                if answers is not None and answers.missing:
+                    s.rollback()  # nothing of this pass is kept: its answers were placeholders
+                elif not store:
+                    s.rollback()
+                    return changes, step.candidates_read
+                else:
+                    s.commit()
+                    break
+            assert answers is not None
+            answers.fetch()
         if step.known is not None:
             if len(self._features) > _FEATURES_KEPT:
                 self._features.clear()
@@ -265,19 +281,28 @@ class Archive:
                 )
         if not batch:
             return
-        with self._writer, self._transaction() as s:
-            if s.scalar(select(func.count()).select_from(ArticleRow)):
-                raise ConfigError("bulk loading fills an empty archive; another writer added articles meanwhile")
-            changes, candidates, _ = bulk_load(
-                s,
-                batch,
-                self.model,
-                adjudicate=self.adjudicate,
-                model_contradictions=self.model_contradictions,
-                split=functools.partial(cached_split, self._sentences),
-                features_cache=self._features if len(self._features) < _FEATURES_KEPT else None,
-            )
-            s.commit()
+        answers = Answers(self.model) if self.model is not None and fetched_outside(self.model) else None
+        for attempt in range(_PASSES):
+            if answers is not None:
+                answers.through = attempt == _PASSES - 1
+            with self._writer, self._transaction() as s:
+                if s.scalar(select(func.count()).select_from(ArticleRow)):
+                    raise ConfigError("bulk loading fills an empty archive; another writer added articles meanwhile")
+                changes, candidates, _ = bulk_load(
+                    s,
+                    batch,
+                    answers if answers is not None else self.model,
+                    adjudicate=self.adjudicate,
+                    model_contradictions=self.model_contradictions,
+                    split=functools.partial(cached_split, self._sentences),
+                    features_cache=self._features if len(self._features) < _FEATURES_KEPT else None,
+                )
+                if answers is None or not answers.missing:
+                    s.commit()
+                    break
+                s.rollback()
+                self._features.clear()  # it holds the sequence numbers of the rolled-back rows
+            answers.fetch()
         report.added.extend(ac.article.id for ac in batch)
         report.changes.extend(changes)
         report.candidates += candidates
@@ -289,6 +314,11 @@ class Archive:
                 if self.engine.dialect.name == "postgresql":
                     # one writer at a time across processes, released with the transaction
                     s.execute(text("SELECT pg_advisory_xact_lock(7260451)"))
+                else:
+                    # take SQLite's write lock first (waiting for another writer, up to the busy
+                    # timeout): a transaction that read first and then wrote after another
+                    # writer's commit would fail at once
+                    s.execute(text("UPDATE articles SET seq = seq WHERE 0"))
                 yield s
                 if s.in_transaction():
                     s.commit()

@@ -24,7 +24,9 @@ class Model(Protocol):
     """A model that answers prompts with validated pydantic objects.
 
     ``name`` is the model name written into results; ``usage`` counts calls, cache hits and tokens
-    per stage; ``concurrency`` is how many requests it takes in flight.
+    per stage; ``concurrency`` is how many requests it takes in flight. A model that answers in the
+    process at once may say so with ``in_process = True`` (optional): an archive then calls it
+    inside its write transaction instead of fetching its answers between passes.
     """
 
     @property
