@@ -237,6 +237,7 @@ class Archive:
                     self.model_contradictions,
                     features_cache=self._features,
                     sentences_cache=self._sentences,
+                    stop_when_judged=(lambda: bool(answers.missing)) if answers is not None else None,
                 )
                 changes = step.run(extracted)
                 if answers is not None and answers.missing:

@@ -243,6 +243,9 @@ class Integration:
     sentences_cache: dict[tuple[str, str], Split] | None = None
     copies_cache: dict[str, list[Copied]] = field(default_factory=dict)
     known: _Claims | None = None
+    #: asked once the pairs are judged (every model call is made by then): when it answers True,
+    #: :meth:`run` stops there, and the caller rolls the transaction back
+    stop_when_judged: Callable[[], bool] | None = None
 
     def run(self, extracted: ArticleClaims) -> list[FactChange]:
         s = self.session
@@ -264,6 +267,8 @@ class Integration:
         pool = self._retrieve(new, known)
         touched, fresh = self._candidates(new, pool, known)
         changed_pairs = self._keep_best(touched, fresh, known)
+        if self.stop_when_judged is not None and self.stop_when_judged():
+            return []
         changed = self._origins(row, known)
         seeds = set(new) | {x for pair in changed_pairs for x in pair} | changed
         return self._facts(seeds, known, article.id)
