@@ -27,16 +27,10 @@ from ..llm.model import Model
 from ..llm.prompts import Prompt
 from ..models import Usage
 
-__all__ = ["Answers", "fetched_outside"]
+__all__ = ["Answers"]
 
 T = TypeVar("T", bound=pydantic.BaseModel)
-_Key = tuple[str, str, str, str]
-
-
-def fetched_outside(model: Model | None) -> bool:
-    """Whether ``model``'s answers are fetched outside the write transaction (any model but one in
-    the process)."""
-    return model is not None and not getattr(model, "in_process", False)
+_Key = tuple[str, str, str]
 
 
 class Answers:
@@ -51,6 +45,14 @@ class Answers:
         #: ask the model at once what is not known (the last pass, which must finish)
         self.through = False
 
+    @classmethod
+    def standing_for(cls, model: Model | None) -> Answers | None:
+        """Answers for ``model``, or None for a model whose answers need not be fetched outside the
+        transaction (none, or one in the process)."""
+        if model is None or getattr(model, "in_process", False):
+            return None
+        return cls(model)
+
     @property
     def name(self) -> str:
         return self.model.name
@@ -63,15 +65,6 @@ class Answers:
     def concurrency(self) -> int:
         return self.model.concurrency
 
-    @staticmethod
-    def _key(stage: str, prompt: Prompt, variables: dict[str, Any], response_model: type) -> _Key:
-        return (
-            stage,
-            f"{prompt.id}:{prompt.sha256}",
-            json.dumps(variables, sort_keys=True, default=str),
-            response_model.__qualname__,
-        )
-
     def complete(
         self,
         *,
@@ -81,37 +74,31 @@ class Answers:
         response_model: type[T],
         **options: Any,
     ) -> T:
-        if response_model is not PairAdjudication:
-            return self.model.complete(
-                stage=stage, prompt=prompt, variables=variables, response_model=response_model, **options
-            )
-        key = self._key(stage, prompt, variables, response_model)
-        if key in self.known:
-            answer = self.known[key]
-            if isinstance(answer, LLMError):
-                raise answer  # as the model raised it: the pair is recorded as it would have been
-            assert isinstance(answer, response_model)
-            return answer
-        request = {
+        request: dict[str, Any] = {
             "stage": stage,
             "prompt": prompt,
             "variables": variables,
             "response_model": response_model,
-            **options,
         }
-        if self.through:
-            answered: T = self.model.complete(**request)
-            return answered
-        self.missing[key] = request
-        return response_model.model_validate({"relation": "unrelated", "rationale": "pending"})
+        request.update(options)
+        if response_model is PairAdjudication:
+            key = (stage, f"{prompt.id}:{prompt.sha256}", json.dumps(variables, sort_keys=True, default=str))
+            if key in self.known:
+                answer = self.known[key]
+                if isinstance(answer, LLMError):
+                    raise answer  # as the model raised it: the pair is recorded as it would have been
+                assert isinstance(answer, response_model)
+                return answer
+            if not self.through:
+                self.missing[key] = request
+                return response_model.model_validate({"relation": "unrelated", "rationale": "pending"})
+        answered: T = self.model.complete(**request)
+        return answered
 
     def fetch(self) -> None:
         """Ask the model what the last pass noted (outside any transaction)."""
         todo, self.missing = self.missing, {}
         for key, result in run_concurrently(lambda k: self.model.complete(**todo[k]), list(todo), self.concurrency):
-            if isinstance(result, LLMError):
-                self.known[key] = result
-            elif isinstance(result, BaseException):
-                raise result
-            else:
-                self.known[key] = result
+            if isinstance(result, BaseException) and not isinstance(result, LLMError):
+                raise result  # not a model failure (those are answers): a real fault
+            self.known[key] = result

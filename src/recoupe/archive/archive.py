@@ -7,9 +7,9 @@ import base64
 import functools
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from sqlalchemy import Engine, and_, func, or_, select, text
 from sqlalchemy.orm import Session
@@ -33,7 +33,7 @@ from ..models import (
     Verdict,
 )
 from ..settings import Settings
-from .answers import Answers, fetched_outside
+from .answers import Answers
 from .incremental import VERDICT_RANK, Integration, article_sha256, cached_split
 from .schema import ArticleRow, CandidateRow, ClaimRow, FactAliasRow, FactEventRow, FactMemberRow, FactRow, JudgementRow
 from .store import open_engine
@@ -48,6 +48,7 @@ _MAX_PAGE = 500
 _FEATURES_KEPT = 200_000
 #: Passes of one article with a model outside the process: answers are fetched between them.
 _PASSES = 3
+_T = TypeVar("_T")
 
 
 class Archive:
@@ -217,40 +218,50 @@ class Archive:
             )
         return True
 
-    def _integrate(self, extracted: ArticleClaims, *, store: bool) -> tuple[list[Any], int]:
-        """Add one article in one transaction; with a model outside the process, in passes whose
-        model answers are fetched between them, with the write lock released (see
-        :mod:`~recoupe.archive.answers`)."""
-        answers = Answers(self.model) if self.model is not None and fetched_outside(self.model) else None
-        for attempt in range(_PASSES):
+    def _in_passes(self, attempt: Callable[[Session, Model | None], tuple[_T, bool]]) -> _T:
+        """Run ``attempt(session, model)`` in a write transaction, committed when it says so (else
+        rolled back). With a model outside the process, in passes whose model answers are fetched
+        between them, with the write lock released (see :mod:`~recoupe.archive.answers`): a pass
+        that lacked answers is rolled back whatever it says."""
+        answers = Answers.standing_for(self.model)
+        for n in range(_PASSES):
             if answers is not None:
-                answers.through = attempt == _PASSES - 1  # the last pass asks what it lacks itself
+                answers.through = n == _PASSES - 1  # the last pass asks what it lacks itself
             with self._writer, self._transaction() as s:
-                if s.scalar(select(ArticleRow.seq).where(ArticleRow.id == extracted.article.id)) is not None:
-                    return [], 0  # added meanwhile by another writer
-                if len(self._sentences) > _FEATURES_KEPT // 4:
-                    self._sentences.clear()
-                step = Integration(
-                    s,
-                    answers if answers is not None else self.model,
-                    self.adjudicate,
-                    self.model_contradictions,
-                    features_cache=self._features,
-                    sentences_cache=self._sentences,
-                    stop_when_judged=(lambda: bool(answers.missing)) if answers is not None else None,
-                )
-                changes = step.run(extracted)
-                if answers is not None and answers.missing:
-                    s.rollback()  # nothing of this pass is kept: its answers were placeholders
-                elif not store:
-                    s.rollback()
-                    return changes, step.candidates_read
-                else:
-                    s.commit()
-                    break
-            assert answers is not None
+                done, keep = attempt(s, answers if answers is not None else self.model)
+                if answers is None or not answers.missing:
+                    if keep:
+                        s.commit()
+                    else:
+                        s.rollback()
+                    return done
+                s.rollback()  # nothing of this pass is kept: its answers were placeholders
             answers.fetch()
-        if step.known is not None:
+        raise AssertionError("the last pass asks the model itself, so it lacks nothing")
+
+    def _integrate(self, extracted: ArticleClaims, *, store: bool) -> tuple[list[Any], int]:
+        """Add one article in one transaction (``store=False``: rolled back)."""
+
+        def attempt(s: Session, model: Model | None) -> tuple[tuple[list[Any], Integration | None], bool]:
+            if s.scalar(select(ArticleRow.seq).where(ArticleRow.id == extracted.article.id)) is not None:
+                return ([], None), False  # added meanwhile by another writer
+            if len(self._sentences) > _FEATURES_KEPT // 4:
+                self._sentences.clear()
+            step = Integration(
+                s,
+                model,
+                self.adjudicate,
+                self.model_contradictions,
+                features_cache=self._features,
+                sentences_cache=self._sentences,
+                stop_when_judged=(lambda: bool(model.missing)) if isinstance(model, Answers) else None,
+            )
+            return (step.run(extracted), step), store
+
+        changes, step = self._in_passes(attempt)
+        if step is None:
+            return [], 0
+        if store and step.known is not None:
             if len(self._features) > _FEATURES_KEPT:
                 self._features.clear()
             for seq, claim in step.known.claims.items():
@@ -282,28 +293,24 @@ class Archive:
                 )
         if not batch:
             return
-        answers = Answers(self.model) if self.model is not None and fetched_outside(self.model) else None
-        for attempt in range(_PASSES):
-            if answers is not None:
-                answers.through = attempt == _PASSES - 1
-            with self._writer, self._transaction() as s:
-                if s.scalar(select(func.count()).select_from(ArticleRow)):
-                    raise ConfigError("bulk loading fills an empty archive; another writer added articles meanwhile")
-                changes, candidates, _ = bulk_load(
-                    s,
-                    batch,
-                    answers if answers is not None else self.model,
-                    adjudicate=self.adjudicate,
-                    model_contradictions=self.model_contradictions,
-                    split=functools.partial(cached_split, self._sentences),
-                    features_cache=self._features if len(self._features) < _FEATURES_KEPT else None,
-                )
-                if answers is None or not answers.missing:
-                    s.commit()
-                    break
-                s.rollback()
-                self._features.clear()  # it holds the sequence numbers of the rolled-back rows
-            answers.fetch()
+
+        def attempt(s: Session, model: Model | None) -> tuple[tuple[list[Any], int], bool]:
+            if s.scalar(select(func.count()).select_from(ArticleRow)):
+                raise ConfigError("bulk loading fills an empty archive; another writer added articles meanwhile")
+            # a pass rolled back leaves entries keyed by sequence numbers it used in the features
+            # cache; they are keyed by claim id too (unique), so no other claim ever reads them
+            changes, candidates, _ = bulk_load(
+                s,
+                batch,
+                model,
+                adjudicate=self.adjudicate,
+                model_contradictions=self.model_contradictions,
+                split=functools.partial(cached_split, self._sentences),
+                features_cache=self._features if len(self._features) < _FEATURES_KEPT else None,
+            )
+            return (changes, candidates), True
+
+        changes, candidates = self._in_passes(attempt)
         report.added.extend(ac.article.id for ac in batch)
         report.changes.extend(changes)
         report.candidates += candidates

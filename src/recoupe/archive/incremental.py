@@ -587,46 +587,42 @@ class Integration:
 
     # -- facts ---------------------------------------------------------------------------------
 
-    def _linked(self, seeds: set[int]) -> tuple[set[int], set[tuple[int, int]]]:
+    def _linked(self, seeds: set[int]) -> tuple[set[int], dict[tuple[int, int], Any]]:
         """Every claim linked to ``seeds`` by agreement or contradiction, and the members of the
-        facts they are in (a fact whose link was just dropped is rebuilt whole); and the linking
-        pairs among them (read from the flag: no judgement is decoded here)."""
+        facts they are in (a fact whose link was just dropped is rebuilt whole); and the stored
+        documents of the linking pairs among them, found by the flag and not decoded yet."""
         s = self.session
         region: set[int] = set()
-        pairs: set[tuple[int, int]] = set()
+        pairs: dict[tuple[int, int], Any] = {}
         frontier = set(seeds)
         while frontier:
             region |= frontier
             nxt: set[int] = set()
             for part in _chunks(sorted(frontier)):
-                query = select(JudgementRow.a, JudgementRow.b).where(
+                query = select(JudgementRow.a, JudgementRow.b, type_coerce(JudgementRow.docs, Text)).where(
                     JudgementRow.links, or_(JudgementRow.a.in_(part), JudgementRow.b.in_(part))
                 )
-                for a, b in s.execute(query).tuples():
-                    pairs.add((a, b))
+                for a, b, docs in s.execute(query).tuples():
+                    pairs[(a, b)] = docs
                     nxt.update((a, b))
                 facts = select(FactMemberRow.fact_id).where(FactMemberRow.claim_seq.in_(part))
                 nxt.update(s.scalars(select(FactMemberRow.claim_seq).where(FactMemberRow.fact_id.in_(facts))))
             frontier = nxt - region
         return region, pairs
 
-    def _linking_judgements(self, pairs: set[tuple[int, int]]) -> list[PairJudgement]:
-        """The judgements of the linking ``pairs``, in pair order (documents parsed from their
-        stored JSON in one step)."""
-        firsts = sorted({a for a, _ in pairs})
-        found: dict[tuple[int, int], list[PairJudgement]] = {}
-        for part in _chunks(firsts):
-            query = select(JudgementRow.a, JudgementRow.b, type_coerce(JudgementRow.docs, Text)).where(
-                JudgementRow.links, JudgementRow.a.in_(part)
+    @staticmethod
+    def _linking_judgements(pairs: dict[tuple[int, int], Any]) -> list[PairJudgement]:
+        """The judgements of the linking ``pairs``, in pair order, parsed from their stored JSON in
+        one step (PostgreSQL's driver hands JSON over decoded already)."""
+        return [
+            j
+            for pair in sorted(pairs)
+            for j in (
+                _JUDGEMENTS.validate_json(pairs[pair])
+                if isinstance(pairs[pair], str | bytes)
+                else _JUDGEMENTS.validate_python(pairs[pair])
             )
-            for a, b, docs in self.session.execute(query).tuples():
-                if (a, b) in pairs:
-                    found[(a, b)] = (
-                        _JUDGEMENTS.validate_json(docs)
-                        if isinstance(docs, str | bytes)
-                        else _JUDGEMENTS.validate_python(docs)
-                    )
-        return [j for pair in sorted(found) for j in found[pair]]
+        ]
 
     def _facts(self, seeds: set[int], known: _Claims, article_id: str) -> list[FactChange]:
         s = self.session

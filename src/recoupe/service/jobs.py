@@ -172,12 +172,14 @@ class JobStore:
         return utcnow() + dt.timedelta(seconds=self.lease_seconds)
 
     @staticmethod
-    def _takeable(now: dt.datetime) -> Any:
-        """Queued, or running under a lease that ran out (or none: a job of an older version)."""
-        return or_(
-            JobRow.status == QUEUED,
-            (JobRow.status == RUNNING) & (JobRow.lease_until.is_(None) | (JobRow.lease_until < now)),
-        )
+    def _abandoned(now: dt.datetime) -> Any:
+        """Running under a lease that ran out (or none: a job of an older version)."""
+        return (JobRow.status == RUNNING) & (JobRow.lease_until.is_(None) | (JobRow.lease_until < now))
+
+    @classmethod
+    def _takeable(cls, now: dt.datetime) -> Any:
+        """Queued, or abandoned."""
+        return or_(JobRow.status == QUEUED, cls._abandoned(now))
 
     def submit(self, articles: Sequence[Article], idempotency_key: str | None) -> tuple[dict[str, Any], bool]:
         """Queue a job for ``articles``; returns it and whether it was created now (False: the key
@@ -236,19 +238,14 @@ class JobStore:
         at once). Returns how many."""
         now = utcnow()
         with Session(self.engine) as session, session.begin():
-            rows = session.execute(select(JobRow.id, JobRow.worker, JobRow.lease_until).where(JobRow.status == RUNNING))
-            abandoned = [
-                job_id
-                for job_id, worker, lease in rows.tuples()
-                if lease is None or _aware(lease) < now or _dead_here(worker)
-            ]
-            for job_id in abandoned:
-                session.execute(
-                    update(JobRow)
-                    .where(JobRow.id == job_id, JobRow.status == RUNNING)
-                    .values(status=QUEUED, worker=None, lease_until=None)
-                )
-            return len(abandoned)
+            running = session.execute(select(JobRow.id, JobRow.worker).where(JobRow.status == RUNNING)).tuples()
+            dead = [job_id for job_id, worker in running if _dead_here(worker)]
+            done = session.execute(
+                update(JobRow)
+                .where(self._abandoned(now) | ((JobRow.status == RUNNING) & JobRow.id.in_(dead)))
+                .values(status=QUEUED, worker=None, lease_until=None)
+            )
+            return int(getattr(done, "rowcount", 0) or 0)
 
     def unfinished(self) -> int:
         with Session(self.engine) as session:
@@ -315,11 +312,6 @@ class JobStore:
     def release(self, job_id: str, result: dict[str, Any]) -> bool:
         """Put a job the worker stopped in the middle of back in the queue."""
         return self._mine(job_id, status=QUEUED, result=result, worker=None, lease_until=None)
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    """A stored time as an aware UTC time (SQLite gives it back naive)."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 class Worker:
@@ -396,8 +388,7 @@ class Worker:
         try:
             for start in range(0, len(articles), self.batch_size):
                 if lost.is_set():
-                    log.warning("job %s: its lease ran out and another worker holds it now; left to it", job_id)
-                    return
+                    break
                 if self._stop.is_set():
                     self.store.release(job_id, result)
                     log.info("job %s: stopped; queued again", job_id)

@@ -51,20 +51,14 @@ def upgrade() -> None:
             linking,
         )
 
-    op.create_index(
-        "ix_candidates_best_a",
-        "candidates",
-        ["a"],
-        sqlite_where=sa.text("best_a = 1"),
-        postgresql_where=sa.text("best_a"),
-    )
-    op.create_index(
-        "ix_candidates_best_b",
-        "candidates",
-        ["b"],
-        sqlite_where=sa.text("best_b = 1"),
-        postgresql_where=sa.text("best_b"),
-    )
+    for column, flag in (("a", "best_a"), ("b", "best_b")):
+        op.create_index(
+            f"ix_candidates_{flag}",
+            "candidates",
+            [column],
+            sqlite_where=sa.text(f"{flag} = 1"),
+            postgresql_where=sa.text(flag),
+        )
 
 
 def downgrade() -> None:
