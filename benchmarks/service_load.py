@@ -65,7 +65,7 @@ class StubModel:
                 os.write(self._log, f"{kwargs.get('article_id')}\t{kwargs.get('chunk_index')}\n".encode())
         if response_model is ClaimDrafts:
             sentences = [s for s in _SENTENCE.split(variables["target"].strip()) if s]
-            drafts = [ClaimDraft(claim=s, quote=s, subject=s.split()[0], claimant=None) for s in sentences[:10]]
+            drafts = [ClaimDraft(quote=s, subject=s.split()[0]) for s in sentences[:10]]
             return ClaimDrafts(claims=drafts)
         return PairAdjudication(relation="compatible", rationale="stub")
 

@@ -111,7 +111,7 @@ def answer_for(body: dict[str, Any]) -> tuple[str, Any]:
     if name == "ClaimDrafts":
         target = last.split("TARGET:\n", 1)[-1]
         sentence = first_sentence(target)
-        claims = [{"claim": sentence, "quote": sentence, "subject": subject_of(sentence), "claimant": None}]
+        claims = [{"quote": sentence, "subject": subject_of(sentence)}]
         return "extract", {"claims": claims if sentence else []}
     if name == "PairAdjudication":
         return "adjudicate", {"relation": "compatible", "rationale": "stub"}

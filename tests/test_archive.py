@@ -367,9 +367,7 @@ def _rule_reply(body: dict[str, Any]) -> Any:
     for sentence in re.split(r"(?<=[.!?])\s+", target.strip()):
         if len(sentence) >= 20:
             words = re.findall(r"\b[A-Z][\w-]+", sentence)
-            drafts.append(
-                {"claim": sentence, "quote": sentence, "subject": words[0] if words else None, "claimant": None}
-            )
+            drafts.append({"quote": sentence, "subject": words[0] if words else None})
     return Reply.json({"claims": drafts[:8]})
 
 

@@ -41,7 +41,7 @@ def _answer(body: dict[str, Any]) -> Reply:
     if name == "PairAdjudication":
         return Reply.json({"relation": "compatible", "rationale": "same facts"})
     sentence = _target(body).split(". ")[0].strip()[:300]
-    claims = [{"claim": sentence, "quote": sentence, "subject": sentence.split(" ")[0], "claimant": None}]
+    claims = [{"quote": sentence, "subject": sentence.split(" ")[0]}]
     return Reply.json({"claims": claims if sentence else []}, prompt_tokens=len(sentence), completion_tokens=7)
 
 
@@ -286,10 +286,10 @@ def test_a_function_with_several_model_calls_runs_again_with_its_answers_in_orde
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     def twice(llm: LLM, i: int) -> tuple[str, str]:
-        first = _ask(llm, f"Alpha {i}. Suite.").claims[0].claim
+        first = _ask(llm, f"Alpha {i}. Suite.").claims[0].quote
         if first_pass():
             logging.getLogger("test").warning("between the calls of %d", i)
-        second = _ask(llm, f"Beta {first}. Suite.").claims[0].claim
+        second = _ask(llm, f"Beta {first}. Suite.").claims[0].quote
         return first, second
 
     outcomes = {}
@@ -326,7 +326,7 @@ def test_acomplete_works_from_the_callers_own_event_loop() -> None:
 
         answers = asyncio.run(many())
         llm.close()
-    assert [a.claims[0].claim for a in answers] == [f"Phrase {i}" for i in range(10)]
+    assert [a.claims[0].quote for a in answers] == [f"Phrase {i}" for i in range(10)]
     assert llm.usage.stages["extract"].calls == 10
 
 

@@ -37,7 +37,7 @@ def answer(body: dict[str, Any]) -> Reply:
         for sentence in [s for s in re.split(r"(?<=[.!?])\s+", target) if s.strip()][:10]:
             words = re.findall(r"\b[A-Z][\w-]+", sentence)
             subject = words[1] if len(words) > 1 else (words[0] if words else None)
-            claims.append({"claim": sentence, "quote": sentence, "subject": subject, "claimant": None})
+            claims.append({"quote": sentence, "subject": subject})
         return Reply.json({"claims": claims})
     assert name == "PairAdjudication"
     return Reply.json({"relation": "compatible", "rationale": "Both state the same fact."})
@@ -217,7 +217,7 @@ def test_expired_and_refused_lines_from_the_batch_endpoint(tmp_path: Path, capsy
     refused: list[str] = []
 
     def flaky(body: dict[str, Any]) -> Reply:
-        if "Dimanche" in body["messages"][-1]["content"] and not refused:
+        if "Dimanche" in body["messages"][-1]["content"].split("TARGET:")[-1] and not refused:
             refused.append("x")
             return Reply(status=429, body=b'{"error": {"message": "slow down", "code": "rate_limit_exceeded"}}')
         return answer(body)

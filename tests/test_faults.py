@@ -29,7 +29,7 @@ def _target(body: dict[str, Any]) -> str:
 
 def _echo_first_sentence(body: dict[str, Any]) -> Reply:
     sentence = _target(body).split(". ")[0].rstrip(".") + "."
-    return Reply.json({"claims": [{"claim": sentence, "quote": sentence, "subject": None, "claimant": None}]})
+    return Reply.json({"claims": [{"quote": sentence, "subject": None}]})
 
 
 def _corpus(folder: Path, n: int) -> list[Path]:
@@ -221,13 +221,8 @@ def test_instructions_in_an_article_cannot_reach_the_claims(tmp_path: Path) -> N
         return Reply.json(
             {
                 "claims": [
-                    {"claim": system[:200], "quote": system[:200], "subject": None, "claimant": None},
-                    {
-                        "claim": "Amazon investit 1,2 milliard d’euros en France.",
-                        "quote": "Amazon investit 1,2 milliard d’euros en France.",
-                        "subject": "Amazon",
-                        "claimant": None,
-                    },
+                    {"quote": system[:200], "subject": None},
+                    {"quote": "Amazon investit 1,2 milliard d’euros en France.", "subject": "Amazon"},
                 ]
             }
         )

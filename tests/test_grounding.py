@@ -2,7 +2,7 @@ import pytest
 
 from conftest import SEEDS
 from recoupe.grounding import ground_quote
-from recoupe.models import Alignment, Span
+from recoupe.models import Alignment, Claim, Span
 
 TEXT = (SEEDS / "000_6aa68e9ac400efb7.txt").read_text(encoding="utf-8")
 
@@ -53,3 +53,52 @@ def test_the_target_window_is_searched_first() -> None:
 def test_tiny_fragments_never_fuzzy_align(quote: str) -> None:
     g = ground_quote(quote + " inventé par le modèle avec des mots absents", TEXT)
     assert g.alignment is Alignment.none
+
+
+# -- a model's draft becomes a claim: the code writes the wording, finds the claimant and the end --
+# Constructed text (not from any article), so that every expected span is known by construction.
+DRAFTED = (
+    "Le groupe Ardoise a annoncé lundi un investissement de 250 millions d'euros à Brest, "
+    "selon l'AFP. Il créera 300 emplois d'ici 2027. "
+    "Le chantier du nouveau site de production de batteries pour véhicules électriques et pour le "
+    "stockage stationnaire de l'électricité produite par les parcs éoliens en mer de la région doit "
+    "commencer au printemps prochain sur un terrain de quarante hectares, a précisé l'entreprise."
+)
+
+
+def _draft_claim(quote: str, subject: str | None) -> Claim:
+    from recoupe.chunking import make_chunks, split_sentences
+    from recoupe.extraction import ClaimDraft, build_claim
+    from recoupe.models import Article
+
+    article = Article(id="constructed", text=DRAFTED, language="fr")
+    sentences = split_sentences(DRAFTED, "fr")
+    chunk = make_chunks(article, sentences, max_chars=1000)[0]
+    return build_claim(article, ClaimDraft(quote=quote, subject=subject), chunk, sentences)
+
+
+def test_a_claim_is_worded_from_its_quote_with_the_subject_for_a_pronoun() -> None:
+    claim = _draft_claim("Il créera 300 emplois d'ici 2027", "Ardoise")
+    assert claim.quote == "Il créera 300 emplois d'ici 2027"
+    assert claim.text == "Ardoise créera 300 emplois d'ici 2027"
+    assert claim.quantity is not None and claim.quantity.value == 300
+    assert not claim.flags  # the wording states nothing the quote does not
+
+
+def test_the_claimant_is_read_from_the_sentence_not_asked_of_the_model() -> None:
+    claim = _draft_claim("un investissement de 250 millions d'euros à Brest", "Ardoise")
+    assert claim.claimant == "AFP"
+    assert _draft_claim("Il créera 300 emplois d'ici 2027", "Ardoise").claimant is None
+
+
+def test_a_quote_the_decoder_closed_ends_with_its_clause_and_a_whole_one_is_kept() -> None:
+    from recoupe.extraction.schema import MAX_QUOTE_CHARS
+
+    whole = "Le groupe Ardoise a annoncé lundi"
+    assert _draft_claim(whole, "Ardoise").quote == whole  # the model's own end is kept
+    long_sentence = DRAFTED[DRAFTED.index("Le chantier") :]
+    assert len(long_sentence) > MAX_QUOTE_CHARS
+    cut = long_sentence[:MAX_QUOTE_CHARS]  # what a decoder closing the string at its limit gives
+    claim = _draft_claim(cut, "Ardoise")
+    assert claim.quote == long_sentence[: long_sentence.index(", a précisé")]
+    assert claim.quantity is not None and claim.quantity.value == 40

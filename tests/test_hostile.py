@@ -36,7 +36,7 @@ from recoupe.testing import FakeOpenAIServer, Reply
 
 TEXT = "Amazon investit 1,2 milliard d’euros en France. Le groupe créera 3 000 emplois d’ici 2026."
 AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-GOOD = {"claims": [{"claim": "Amazon investit.", "quote": "Amazon investit", "subject": None, "claimant": None}]}
+GOOD = {"claims": [{"quote": "Amazon investit", "subject": None}]}
 
 CliRun = Callable[..., tuple[int, str, str]]
 
@@ -48,7 +48,7 @@ def _target(body: dict[str, Any]) -> str:
 
 def _echo(body: dict[str, Any]) -> Reply:
     sentence = _target(body).split(". ")[0].rstrip(".") + "."
-    return Reply.json({"claims": [{"claim": sentence, "quote": sentence, "subject": None, "claimant": None}]})
+    return Reply.json({"claims": [{"quote": sentence, "subject": None}]})
 
 
 @pytest.fixture

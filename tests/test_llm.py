@@ -11,16 +11,7 @@ from recoupe.llm.cache import cache_key
 from recoupe.llm.prompts import load_prompt
 from recoupe.testing import FakeOpenAIServer, Fault, Reply
 
-GOOD = {
-    "claims": [
-        {
-            "claim": "Amazon investit 1,2 milliard d'euros.",
-            "quote": "Amazon investit",
-            "subject": "Amazon",
-            "claimant": None,
-        }
-    ]
-}
+GOOD = {"claims": [{"quote": "Amazon investit", "subject": "Amazon"}]}
 
 
 def _llm(server: FakeOpenAIServer, tmp_path: Path, **kw: object) -> LLM:
@@ -141,7 +132,8 @@ def test_settings_from_env_reads_only_the_documented_variables() -> None:
     assert (s.base_url, s.model, s.api_key) == ("http://127.0.0.1:1/v1", "m", "sk-x")
     assert "sk-x" not in repr(s)
     assert Settings.from_env({}).embedded
-    assert Settings.from_env({}).request_extra_body() == {"cache_prompt": False}
+    assert Settings.from_env({}).request_extra_body() == {"cache_prompt": True, "id_slot": 0}
+    assert Settings.from_env({"RECOUPE_REUSE_PREFIX": "0"}).request_extra_body() == {"cache_prompt": False}
     assert s.request_extra_body() is None
 
 

@@ -133,9 +133,14 @@ def test_a_prompt_that_does_not_start_with_the_prefix_gets_an_empty_slot(
 def test_settings_send_the_slot_and_keep_the_modes_apart(tmp_path: Path) -> None:
     reuse = Settings(reuse_prefix=True, cache_dir=tmp_path)
     assert reuse.request_extra_body() == {"cache_prompt": True, "id_slot": 0}
-    assert Settings(cache_dir=tmp_path).request_extra_body() == {"cache_prompt": False}
+    assert Settings(cache_dir=tmp_path, reuse_prefix=False).request_extra_body() == {"cache_prompt": False}
+    assert Settings(cache_dir=tmp_path).reuses_prefix  # the embedded default
+    assert not Settings(cache_dir=tmp_path, async_requests=True).reuses_prefix
+    assert not Settings(base_url="http://127.0.0.1:1/v1").reuses_prefix
     one = LLM(reuse)._prepare("s", PROMPT, {"what": "yes"}, Answer, None, None, None)
-    other = LLM(Settings(cache_dir=tmp_path))._prepare("s", PROMPT, {"what": "yes"}, Answer, None, None, None)
+    other = LLM(Settings(cache_dir=tmp_path, reuse_prefix=False))._prepare(
+        "s", PROMPT, {"what": "yes"}, Answer, None, None, None
+    )
     assert one.key != other.key  # cached answers of the two modes never mix
 
 

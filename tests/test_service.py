@@ -52,9 +52,7 @@ class SentenceModel:
                 self.asked.append(str(kwargs.get("article_id")))
         if response_model is ClaimDrafts:
             sentences = [s for s in _SENTENCE.split(variables["target"].strip()) if s]
-            return ClaimDrafts(
-                claims=[ClaimDraft(claim=s, quote=s, subject=s.split()[0], claimant=None) for s in sentences[:10]]
-            )
+            return ClaimDrafts(claims=[ClaimDraft(quote=s, subject=s.split()[0]) for s in sentences[:10]])
         return PairAdjudication(relation="compatible", rationale="same statement")
 
 

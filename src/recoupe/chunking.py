@@ -118,10 +118,12 @@ def make_chunks(
     sentences: list[Sentence] | None = None,
     *,
     max_chars: int = 350,
-    context_chars: int = 400,
+    context_chars: int = 200,
 ) -> list[Chunk]:
     """Group consecutive body sentences into chunks of at most ``max_chars`` (a longer sentence is
-    a chunk of its own), each with up to ``context_chars`` of preceding text as context."""
+    a chunk of its own), each with the sentence before it as context, and the ones before that
+    while the context stays within ``context_chars``: enough to say who "il" is, and every
+    character of it is evaluated again by the model for each chunk."""
     if sentences is None:
         sentences = split_sentences(article.text, article.lang)
     chunks: list[Chunk] = []
@@ -134,7 +136,7 @@ def make_chunks(
         first = group[0].index
         context_start = None
         for s in reversed(sentences[:first]):
-            if target.start - s.span.start > context_chars:
+            if context_start is not None and target.start - s.span.start > context_chars:
                 break
             context_start = s.span.start
         context = Span(start=context_start, end=target.start) if context_start is not None else None

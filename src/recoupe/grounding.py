@@ -1,5 +1,5 @@
 """Grounding: align a model's quote to a half-open span of the article text (the code grounds, never
-the model), then shape it: clipped to one sentence, widened to the words that state its number or day."""
+the model), then shape it: clipped to one sentence, extended to the end of its clause."""
 
 from __future__ import annotations
 
@@ -11,16 +11,16 @@ from rapidfuzz import fuzz
 
 from .lexicon import fold, fold_for_search, fold_typography
 from .models import Alignment, Sentence, Span
-from .normalize import parse_quantities, parse_time
 
 __all__ = [
+    "CLAUSE_BREAK",
     "FUZZY_THRESHOLD",
     "MIN_QUOTE_CHARS",
     "Grounding",
     "clip_to_sentence",
+    "extend_to_clause",
     "ground_quote",
     "sentence_at",
-    "widen_to_stated",
 ]
 
 #: Minimum rapidfuzz partial-ratio (0-100) for a fuzzy alignment.
@@ -170,41 +170,38 @@ def clip_to_sentence(grounding: Grounding, claim: str, sentences: Sequence[Sente
     return Grounding(Span(start=start, end=end), grounding.alignment, grounding.score)
 
 
-def widen_to_stated(
-    grounding: Grounding, claim: str, sentences: Sequence[Sentence], text: str, language: str
-) -> Grounding:
-    """When the claim states a day, date or number that its quote leaves out but the quote's own
-    sentence holds ("Microsoft a annoncé cette annonce dimanche." quoting only "Microsoft a
-    annoncé"), widen the quote to the words of the sentence that state it: the article's words,
-    not the model's, carry the value."""
+#: Where a clause ends: a semicolon, a colon, a comma, a dash, an opening bracket.
+CLAUSE_BREAK = re.compile(r"\s*[;:]\s+|,\s+|\s+[-–—]\s+|\s*\(\s*")
+#: A clause the code ends is at least this long (from the quote's start), so that "Dimanche," or
+#: "Selon Reuters," is not a clause of its own.
+MIN_CLAUSE_CHARS = 30
+
+
+def extend_to_clause(grounding: Grounding, sentences: Sequence[Sentence], text: str) -> Grounding:
+    """A quote that stops inside a clause is extended to the clause's end: the next clause break
+    at least ``MIN_CLAUSE_CHARS`` after its start, else the end of its sentence. The model gives
+    the first words of the words that state a fact; the code, not the model, finds where they end.
+    A quote that already ends at a break or at its sentence's end is kept as it is.
+
+    >>> from recoupe.chunking import split_sentences
+    >>> text = "Dimanche, Microsoft a annoncé 4 milliards d'euros, selon l'AFP. Suite."
+    >>> g = Grounding(Span(start=0, end=18), Alignment.exact, 1.0)
+    >>> extend_to_clause(g, split_sentences(text), text).quote(text)
+    "Dimanche, Microsoft a annoncé 4 milliards d'euros"
+    """
     span = grounding.span
     assert span is not None
     sentence = sentence_at(span, sentences)
     if sentence is None:
         return grounding
-    quote = span.slice(text)
-    wanted: list[str] = []
-    claim_time = parse_time(claim)
-    if claim_time is not None and parse_time(quote) is None:
-        sentence_time = parse_time(sentence.text)
-        if sentence_time is not None and fold(sentence_time.text) == fold(claim_time.text):
-            wanted.append(sentence_time.text)
-    quote_values = {q.value for q in parse_quantities(quote, language)}
-    sentence_quantities = parse_quantities(sentence.text, language)
-    for q in parse_quantities(claim, language):
-        if q.value in quote_values:
-            continue
-        for sq in sentence_quantities:
-            if sq.value == q.value and sq.unit == q.unit and sq.text:
-                wanted.append(sq.text)
-                break
-    start, end = span.start, span.end
-    for words in wanted:
-        at = sentence.text.find(words)
-        if at < 0:
-            continue
-        start = min(start, sentence.span.start + at)
-        end = max(end, sentence.span.start + at + len(words))
-    if (start, end) == (span.start, span.end):
+    limit = sentence.span.end
+    while limit > span.end and text[limit - 1] in " .;:,!?":
+        limit -= 1
+    if span.end >= limit or CLAUSE_BREAK.match(text, span.end):
         return grounding
-    return Grounding(Span(start=start, end=end), grounding.alignment, grounding.score)
+    end = limit
+    for m in CLAUSE_BREAK.finditer(text, span.end, limit):
+        if m.start() - span.start >= MIN_CLAUSE_CHARS:
+            end = m.start()
+            break
+    return Grounding(Span(start=span.start, end=end), grounding.alignment, grounding.score)

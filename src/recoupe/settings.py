@@ -90,7 +90,7 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "requests_per_minute": (lambda v: v is None or (_finite(v) and v > 0), "None or a number above 0"),
     "chunk_chars": (lambda v: v is None or (_integer(v) and v >= 1), "None or an integer of at least 1"),
     "async_requests": (lambda v: v is None or isinstance(v, bool), "None, True or False"),
-    "reuse_prefix": (lambda v: isinstance(v, bool), "True or False"),
+    "reuse_prefix": (lambda v: v is None or isinstance(v, bool), "None, True or False"),
 }
 
 #: The environment variables :meth:`Settings.from_env` reads: the setting each sets, and its parser.
@@ -170,9 +170,11 @@ class Settings:
     #: on the embedded server: evaluate each system prompt once, keep its KV state, and restore it
     #: before every request, so that only the variable part is evaluated. Answers stay identical
     #: run after run and in any order (the prefix is always evaluated alone, the rest always from
-    #: the same state), but they are not the answers of a server that evaluates every prompt whole:
-    #: recordings and cached answers of the two modes are kept apart.
-    reuse_prefix: bool = False
+    #: the same state), but they are not the answers of a server that evaluates every prompt whole
+    #: (``False``): recordings and cached answers of the two modes are kept apart. ``None`` (the
+    #: default): on for the embedded server on the threaded path; see :attr:`reuses_prefix`. An
+    #: endpoint ignores it.
+    reuse_prefix: bool | None = None
 
     def __post_init__(self) -> None:
         """Refuse a setting that cannot work, naming it: a :class:`ConfigError` here, at the edge,
@@ -185,8 +187,10 @@ class Settings:
                 raise ConfigError(problem + got)
         if self.cache_dir is not None:
             object.__setattr__(self, "cache_dir", Path(self.cache_dir))
-        if self.reuse_prefix and self.use_async:
-            raise ConfigError("reuse_prefix works on the threaded path: leave async_requests off with it")
+        if self.embedded and self.reuse_prefix is True and self.use_async:
+            raise ConfigError(
+                "reuse_prefix works on the threaded path: leave async_requests off with it, or set reuse_prefix=False"
+            )
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={('***' if k == 'api_key' and v else v)!r}" for k, v in self.__dict__.items())
@@ -206,6 +210,16 @@ class Settings:
         return EMBEDDED_TARGET_CHARS if self.embedded else ENDPOINT_TARGET_CHARS
 
     @property
+    def reuses_prefix(self) -> bool:
+        """Whether the embedded server's prefix state is restored before each request:
+        ``reuse_prefix`` when set, else on for the embedded server on the threaded path."""
+        if not self.embedded:
+            return False
+        if self.reuse_prefix is not None:
+            return self.reuse_prefix
+        return not self.use_async
+
+    @property
     def use_async(self) -> bool:
         """Whether requests go through the event loop: ``async_requests`` when set, else on for an
         endpoint (not the embedded server) with a concurrency above ``ASYNC_CONCURRENCY``."""
@@ -220,7 +234,7 @@ class Settings:
     def request_extra_body(self) -> dict[str, Any] | None:
         if self.extra_body is not None:
             return self.extra_body
-        if self.embedded and self.reuse_prefix:
+        if self.reuses_prefix:
             # The prefix's state is restored into slot 0 before each request (llm.embedded).
             return {"cache_prompt": True, "id_slot": 0}
         if self.embedded:
@@ -295,7 +309,8 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="embedded model: evaluate each system prompt once and restore its state before every "
-        "request (env RECOUPE_REUSE_PREFIX; answers identical run after run, not those of whole prompts)",
+        "request (env RECOUPE_REUSE_PREFIX; default: on; answers identical run after run; "
+        "--no-reuse-prefix evaluates every prompt whole)",
     )
 
 

@@ -476,9 +476,7 @@ class RuleModel:
                 if len(sentence) < 20:
                     continue
                 words = [w for w in re.findall(r"\b[A-ZÀ-Ö][\w-]+", sentence) if w not in self._ARTICLES]
-                drafts.append(
-                    ClaimDraft(claim=sentence, quote=sentence, subject=words[0] if words else None, claimant=None)
-                )
+                drafts.append(ClaimDraft(quote=sentence, subject=words[0] if words else None))
             return ClaimDrafts(claims=drafts[:8])
         digest = hashlib.sha256(repr(sorted(variables.items())).encode()).digest()[0]
         relations: list[Literal["equivalent", "compatible", "unrelated"]] = [

@@ -11,17 +11,17 @@ from .. import lexicon
 from ..grounding import (
     MIN_QUOTE_CHARS,
     clip_to_sentence,
+    extend_to_clause,
     ground_quote,
     sentence_at,
-    widen_to_stated,
 )
 from ..language import sentence_language
 from ..lexicon import fold
 from ..models import Alignment, Article, Chunk, Claim, Quantity, Sentence, Span
 from ..normalize import find_location, guess_modality, main_quantity, parse_quantities, parse_time, weekday_of
-from .schema import ClaimDraft
+from .schema import MAX_QUOTE_CHARS, ClaimDraft
 
-__all__ = ["build_claim", "claimant_in", "fill_claim", "infer_subject", "named_in", "span_claim"]
+__all__ = ["build_claim", "claim_wording", "claimant_in", "fill_claim", "infer_subject", "named_in", "span_claim"]
 
 _DETERMINERS = "|".join("l['’]" if d == "l'" else f"{d} " for d in lexicon.fr.DETERMINERS)
 _ATTRIBUTION = re.compile(
@@ -35,9 +35,15 @@ def claimant_in(sentence: str) -> str | None:
 
     >>> claimant_in("Le montant, selon Reuters, est confirmé.")
     'Reuters'
+    >>> claimant_in("Le montant est confirmé, selon l'AFP.")
+    'AFP'
     """
     m = _ATTRIBUTION.search(sentence)
-    return m.group("who") if m else None
+    if m is None:
+        return None
+    who = m.group("who")
+    # the sentence's full stop is not part of the name ("selon l'AFP."), an abbreviation's is ("U.S.")
+    return who[:-1] if who.endswith(".") and who.count(".") == 1 else who
 
 
 _ENTITY = re.compile(r"[A-ZÉÈÀÎ][\w’'&.-]*[\w&](?:[ \u00a0-](?:[A-ZÉÈÀÎ][\w’'&.-]*[\w&]|de|du|des))*")
@@ -72,6 +78,29 @@ def named_in(name: str | None, text: str) -> str | None:
         return None
     name = name.strip()
     return name if fold(name) in fold(text) else None
+
+
+_LEADING_PRONOUN = re.compile(rf"^(?:qu['’]\s*)?(?:{lexicon.alternation(lexicon.SUBJECT_PRONOUNS)})\b\s*", re.I)
+
+
+def claim_wording(quote: str, subject: str | None) -> str:
+    """A claim's wording, made by the code from its quote: the quote itself, its leading pronoun
+    replaced by the subject's name so that it reads alone. The model is not asked to write it: a
+    small model copies the quote anyway, and every word it writes is a word it can get wrong.
+
+    >>> claim_wording("il créera 500 emplois à Lyon", "Google")
+    'Google créera 500 emplois à Lyon'
+    >>> claim_wording("the company will hire 1,200 people", "Volta")
+    'Volta will hire 1,200 people'
+    >>> claim_wording("Microsoft investira 4 milliards", "Microsoft")
+    'Microsoft investira 4 milliards'
+    """
+    text = quote.strip()
+    if subject and subject.strip() and fold(subject) not in fold(text):
+        m = _LEADING_PRONOUN.match(text)
+        if m and m.end() < len(text):
+            text = f"{subject.strip()} {text[m.end() :]}"
+    return text
 
 
 _NEGATION = re.compile(r"\b(?:ne|n['’])\s*\w+\s+(?:pas|plus|jamais)\b|\b(?:not|never|no longer|n['’]t)\b", re.I)
@@ -181,37 +210,41 @@ def span_claim(
 
 
 def build_claim(article: Article, draft: ClaimDraft, chunk: Chunk, sentences: Sequence[Sentence]) -> Claim:
-    """Ground a draft in the article and fill what the code can compute."""
+    """Ground a draft in the article and fill what the code can compute: the quote (extended to
+    the end of its clause when the decoder closed it at its length limit,
+    :func:`~recoupe.grounding.extend_to_clause`),
+    the wording from the quote (:func:`claim_wording`), the claimant from the quote's sentence,
+    every other field from the quote."""
     text = article.text
-    # Claims come from the target sentences only: a quote found only in the context or elsewhere
-    # in the article is not this chunk's claim.
-    grounding = ground_quote(draft.quote, text, within=chunk.target, only_within=True)
+    words = draft.quote.strip()
+    cut = len(words) >= MAX_QUOTE_CHARS
+    if cut and " " in words:
+        words = words.rsplit(" ", 1)[0]  # the decoder closed the string inside a word
+    # Claims come from the target sentences only: words found only in the context or elsewhere in
+    # the article are not this chunk's claim.
+    grounding = ground_quote(words, text, within=chunk.target, only_within=True)
+    if grounding.span is not None:
+        grounding = clip_to_sentence(grounding, words, sentences)
+        if cut:  # the model's own end is kept; a quote the decoder closed ends with its clause
+            grounding = extend_to_clause(grounding, sentences, text)
     if grounding.span is not None and len(grounding.span) < MIN_QUOTE_CHARS:
         grounding = ground_quote("", text)
-    if grounding.span is None and draft.claim:
-        # A weak model often copies the sentence into the claim instead of the quote.
-        fallback = ground_quote(draft.claim, text, within=chunk.target, only_within=True)
-        if fallback.span is not None and len(fallback.span) >= MIN_QUOTE_CHARS:
-            grounding = fallback
-    if grounding.span is not None:
-        grounding = clip_to_sentence(grounding, draft.claim, sentences)
-        grounding = widen_to_stated(grounding, draft.claim, sentences, text, article.lang)
     if grounding.span is None:
-        quote = draft.quote.strip()
+        quote = words
         sentence_text = ""
     else:
         quote = grounding.span.slice(text)
         sentence = sentence_at(grounding.span, sentences)
         sentence_text = sentence.text if sentence else quote
-    claim_text = draft.claim.strip()
+    subject = named_in(draft.subject, text) or draft.subject or infer_subject(quote)
     return fill_claim(
         article,
-        text=claim_text,
+        text=claim_wording(quote, subject),
         quote=quote,
         span=grounding.span,
         alignment=grounding.alignment,
         sentence=sentence_text,
-        subject=named_in(draft.subject, text) or draft.subject or infer_subject(claim_text, quote),
-        claimant=named_in(draft.claimant, text) or claimant_in(sentence_text),
+        subject=subject,
+        claimant=claimant_in(sentence_text),
         chunk_index=chunk.index,
     )

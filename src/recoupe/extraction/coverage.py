@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from ..grounding import CLAUSE_BREAK
 from ..language import sentence_language
 from ..lexicon import fold
 from ..models import Article, Chunk, Claim, Quantity, Sentence, Span
@@ -20,9 +21,6 @@ def _same_amount(a: Quantity, b: Quantity) -> bool:
     return a.unit == b.unit and any(abs(a.value - v) <= 0.005 * max(abs(a.value), 1.0) for v in values)
 
 
-_CLAUSE_BREAK = re.compile(r"\s*[;:]\s+|,\s+|\s+[-–—]\s+|\s*\(\s*")
-
-
 def _clause_around(text: str, sentence: Span, number_text: str | None) -> Span:
     """The clause of ``sentence`` that holds ``number_text`` (pieces between commas, semicolons,
     colons, dashes and brackets), widened with the preceding pieces (where the subject usually is)
@@ -34,7 +32,7 @@ def _clause_around(text: str, sentence: Span, number_text: str | None) -> Span:
         return sentence
     pieces: list[tuple[int, int]] = []
     cursor = 0
-    for b in _CLAUSE_BREAK.finditer(body):
+    for b in CLAUSE_BREAK.finditer(body):
         if b.start() > cursor:
             pieces.append((cursor, b.start()))
         cursor = b.end()

@@ -125,7 +125,7 @@ class _Plan:
             drafts = self.drafts[chunk.index]
             assert isinstance(drafts, list)
             for draft in drafts:
-                if not draft.claim.strip() and not draft.quote.strip():
+                if not draft.quote.strip():
                     continue
                 claim = build_claim(self.article, draft, chunk, self.sentences)
                 if claim.id in seen:

@@ -57,6 +57,7 @@ __all__ = [
     "SOURCE_CUES",
     "SUBJECT_ALIASES",
     "SUBJECT_JOINERS",
+    "SUBJECT_PRONOUNS",
     "SUBJECT_STOPWORDS",
     "TARGET_PATTERNS",
     "TYPOGRAPHY",
@@ -108,6 +109,8 @@ GENERIC_ORGANISATIONS: frozenset[str] = frozenset(fr.GENERIC_ORGANISATIONS + en.
 #: Predicates that name an event with a date of its own (a year of production or opening).
 EVENT_PREDICATES: frozenset[str] = frozenset({"production", "opening", "works"})
 #: Words that join two subjects ("Microsoft et Amazon", "LRFC and the city").
+#: Words that stand for a quote's subject at its start ("il", "the company").
+SUBJECT_PRONOUNS: list[str] = fr.SUBJECT_PRONOUNS + en.SUBJECT_PRONOUNS
 SUBJECT_JOINERS: list[str] = [r"\s+et\s+", r"\s+and\s+", r"\s*,\s*", r"\s*&\s*"]
 
 

@@ -169,3 +169,6 @@ BOILERPLATE: list[str] = [
     "share this",
     "subscribe",
 ]
+
+#: Words that open a quote in place of its subject's name ("it will create 500 jobs").
+SUBJECT_PRONOUNS: list[str] = [r"it", r"he", r"she", r"they", r"the\s+company", r"the\s+group", r"the\s+firm"]

@@ -328,3 +328,19 @@ BOILERPLATE: list[str] = [
     "partager",
     "abonnez-vous",
 ]
+
+#: Words that open a quote in place of its subject's name ("il créera 500 emplois"): the code
+#: writes the name in their place when it makes a claim's wording from its quote.
+SUBJECT_PRONOUNS: list[str] = [
+    r"il",
+    r"elle",
+    r"ils",
+    r"elles",
+    r"celui-ci",
+    r"celle-ci",
+    r"l['’]entreprise",
+    r"la\s+société",
+    r"le\s+groupe",
+    r"la\s+firme",
+    r"l['’]américain",
+]

@@ -175,7 +175,7 @@ class LLM:
 
                         server = embedded_server(parallel=max(1, min(self.settings.concurrency, 4)))
                         url = server.base_url
-                        if self.settings.reuse_prefix:
+                        if self.settings.reuses_prefix:
                             self._prefix_slot = server.prefix_slot
                     else:
                         url = self.settings.base_url
@@ -304,7 +304,7 @@ class LLM:
                 prompt_id=prompt.id,
                 prompt_sha256=prompt.sha256,
                 max_tokens=max_tokens,
-                variant="reuse-prefix" if self.settings.embedded and self.settings.reuse_prefix else None,
+                variant="reuse-prefix" if self.settings.reuses_prefix else None,
             )
         return _Call(stage, messages, response_model, max_tokens, where, key)
 

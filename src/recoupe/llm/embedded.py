@@ -101,7 +101,14 @@ def _free_port() -> int:
 class EmbeddedServer:
     """One llama.cpp server per process, started on first use and stopped at exit."""
 
-    def __init__(self, parallel: int = 1, cache_root: Path | None = None) -> None:
+    def __init__(
+        self,
+        parallel: int = 1,
+        cache_root: Path | None = None,
+        *,
+        threads: int | None = None,
+        flash_attention: bool = True,
+    ) -> None:
         try:
             import xllamacpp
         except ImportError:
@@ -118,8 +125,15 @@ class EmbeddedServer:
         params.hostnames = ["127.0.0.1"]
         self.port = _free_port()
         params.port = self.port
-        params.cpuparams.n_threads = max(1, os.cpu_count() or 1)
-        params.cpuparams_batch.n_threads = max(1, os.cpu_count() or 1)
+        # One thread per core for generation and for prompts, and flash attention: chosen by
+        # measurement on 2 cores (benchmarks/server_settings.py): one thread is half as fast, and
+        # flash attention (which llama.cpp's "auto" leaves off here) is faster at both.
+        params.cpuparams.n_threads = threads or max(1, os.cpu_count() or 1)
+        params.cpuparams_batch.n_threads = threads or max(1, os.cpu_count() or 1)
+        fa = xllamacpp.llama_flash_attn_type
+        params.flash_attn_type = (
+            fa.LLAMA_FLASH_ATTN_TYPE_ENABLED if flash_attention else fa.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        )
         params.cache_prompt = False
         # No host-memory prompt cache: what a slot holds before a request is only what the client
         # restored into it (PrefixSlot), never what an earlier request left behind.
