@@ -50,7 +50,8 @@ def run_one(name: str, article_id: str, chunks: int) -> dict[str, Any]:
         totals = {"prompt_tokens": 0, "prompt_s": 0.0, "completion_tokens": 0, "completion_s": 0.0}
         answers = []
         started = time.monotonic()
-        for chunk in make_chunks(article, split_sentences(article.text, article.lang))[:chunks]:
+        sentences = split_sentences(article.text, article.lang)
+        for chunk in make_chunks(article, sentences, max_chars=settings.target_chars)[:chunks]:
             body = {
                 "model": settings.model,
                 "messages": prompt.render(**_chunk_variables(article, chunk)),

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +108,7 @@ def run_check() -> dict[str, Any]:
                 "check",
                 str(ROOT / "seeds"),
                 "--no-cache",
-                "--out",
+                "--json",
                 str(out),
             ],
             capture_output=True,
@@ -116,16 +117,21 @@ def run_check() -> dict[str, Any]:
         )
         wall = time.monotonic() - started
         report = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
-    usage = report.get("usage") or {}
+    stages = (report.get("usage") or {}).get("stages") or {}
     return {
         "system": "recoupe check",
         "exit_code": done.returncode,
+        "stderr_tail": done.stderr.strip().splitlines()[-3:],
         "wall_s": round(wall, 1),
-        "calls": usage.get("calls"),
-        "prompt_tokens": usage.get("prompt_tokens"),
-        "completion_tokens": usage.get("completion_tokens"),
-        "stages": {k: v.get("calls") for k, v in (usage.get("stages") or {}).items()},
+        **{
+            name: sum(int(stage.get(name) or 0) for stage in stages.values())
+            for name in ("calls", "prompt_tokens", "completion_tokens")
+        },
+        "stages": {
+            k: {n: v.get(n) for n in ("calls", "prompt_tokens", "completion_tokens")} for k, v in stages.items()
+        },
         "facts": len(report.get("facts") or []),
+        "verdicts": dict(sorted(Counter(f["verdict"] for f in report.get("facts") or []).items())),
     }
 
 
@@ -133,7 +139,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", help="write the result JSON here")
     parser.add_argument("--no-check", action="store_true", help="leave out the `recoupe check` run")
+    parser.add_argument("--check-only", action="store_true", help="only the `recoupe check` run, added to --out")
     args = parser.parse_args()
+    if args.check_only:
+        check = run_check()
+        print(json.dumps(check), flush=True)
+        if args.out:
+            result = json.loads(Path(args.out).read_text(encoding="utf-8"))
+            result["check"] = check
+            Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        return 0
     runs: list[dict[str, Any]] = []
     first, first_claims = run_recoupe("first")
     runs.append(first)

@@ -58,7 +58,7 @@ def test_the_queue_takes_items_as_it_needs_them_not_all_at_once() -> None:
 
 
 def test_target_size_follows_the_backend_unless_set() -> None:
-    assert Settings().target_chars == EMBEDDED_TARGET_CHARS == 350
+    assert Settings().target_chars == EMBEDDED_TARGET_CHARS == 1000
     endpoint = Settings(base_url="http://127.0.0.1:1/v1")
     assert endpoint.target_chars == ENDPOINT_TARGET_CHARS == 1000
     assert endpoint.replace(chunk_chars=500).target_chars == 500

@@ -125,7 +125,7 @@ def test_the_seeds_on_recorded_answers_give_the_direct_run(cluster: Any) -> None
     from recoupe.settings import Settings
 
     recorded = ROOT / "eval" / "cassettes" / "embedded"
-    settings = Settings(model="qwen2.5-coder-1.5b-instruct-q4_k_m", chunk_chars=350, use_cache=False)
+    settings = Settings(model="qwen2.5-coder-1.5b-instruct-q4_k_m", chunk_chars=1000, use_cache=False)
     recordings = [recorded / "extract", recorded / "verify.yaml"]
     seeds = load_articles(ROOT / "seeds")
     with replaying_all(recordings):
@@ -135,7 +135,7 @@ def test_the_seeds_on_recorded_answers_give_the_direct_run(cluster: Any) -> None
     assert not got.failures and not want.failures
     assert _dump(got.articles) == _dump(want.articles)
     _assert_same(got, want)
-    assert got.usage.stages["extract"].calls == llm.usage.stages["extract"].calls == 45
+    assert got.usage.stages["extract"].calls == llm.usage.stages["extract"].calls == 18
     assert got.usage.stages["adjudicate"].calls == llm.usage.stages["adjudicate"].calls > 0
     assert any(f.verdict.value == "conflicting" for f in got.facts)
 

@@ -65,20 +65,20 @@ def test_a_missing_recording_is_named(tmp_path: Path) -> None:
 
 
 def test_a_backend_replays_at_the_target_size_it_was_recorded_with(capsys: pytest.CaptureFixture[str]) -> None:
-    """``embedded-chunk1000`` holds the same model's answers for 1000-character targets; its
-    backend.json says so, and a replay at the default 350 would find no recording."""
+    """``embedded-chunk350`` holds the same model's answers for 350-character targets; its
+    backend.json says so, and a replay at the default 1000 would find no recording."""
     from recoupe import RecordingMissingError
 
-    reference = json.loads((EVAL / "results" / "embedded-chunk1000.json").read_text(encoding="utf-8"))
-    assert reference["settings"]["chunk_chars"] == 1000
+    reference = json.loads((EVAL / "results" / "embedded-chunk350.json").read_text(encoding="utf-8"))
+    assert reference["settings"]["chunk_chars"] == 350
     assert (
-        main(["eval", "--backend", "embedded-chunk1000", "--no-save", "--eval-dir", str(EVAL), "--seeds", str(SEEDS)])
+        main(["eval", "--backend", "embedded-chunk350", "--no-save", "--eval-dir", str(EVAL), "--seeds", str(SEEDS)])
         == 0
     )
     micro = reference["systems"]["recoupe"]["extraction"]["micro"]
     assert f"{micro['precision']:.3f}   {micro['recall']:.3f}   {micro['f1']:.3f}" in capsys.readouterr().out
     with pytest.raises(RecordingMissingError):
-        run_eval(EVAL, SEEDS, Settings(), backend="embedded-chunk1000")
+        run_eval(EVAL, SEEDS, Settings(), backend="embedded-chunk350")
 
 
 def test_eval_without_vcrpy_says_what_to_install(tmp_path: Path) -> None:
