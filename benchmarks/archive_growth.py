@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from output import save_result
 from recoupe.archive import Archive
 from recoupe.archive.schema import FactRow
 from recoupe.crosscheck import crosscheck
@@ -199,8 +200,7 @@ def main() -> int:
     parser.add_argument("--out", help="write the result JSON here")
     args = parser.parse_args()
     result = run(sorted(args.sizes), args.probe, args.seed, not args.no_scratch, args.subjects)
-    if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    save_result(result, args.out)
     return 0
 
 

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).parent))
+from output import save_result  # noqa: E402
 
 
 def run_one(mode: str, article_ids: list[str]) -> dict[str, Any]:
@@ -103,8 +105,7 @@ def main() -> int:
         "wall_ratio_reuse_to_whole": round(reuse["wall_s"] / whole["wall_s"], 3),
     }
     print(json.dumps(result, indent=2))
-    if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    save_result(result, args.out)
     return 0
 
 

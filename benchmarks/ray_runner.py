@@ -25,6 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from archive_growth import StubModel, corpus
+from output import save_result
 from recoupe.crosscheck import crosscheck
 from recoupe.extraction import extract_articles
 
@@ -134,8 +135,7 @@ def main() -> int:
     args = parser.parse_args()
     result = run(args.articles, args.workers, args.seed, args.address, args.nodes)
     print(json.dumps(result, indent=2))
-    if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    save_result(result, args.out)
     return 0
 
 

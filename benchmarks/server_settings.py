@@ -23,6 +23,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).parent))
+from output import save_result  # noqa: E402
+
 SETTINGS: dict[str, dict[str, Any]] = {
     "1 thread, flash attention": {"threads": 1, "flash_attention": True},
     "2 threads, no flash attention": {"threads": 2, "flash_attention": False},
@@ -113,8 +116,7 @@ def main() -> int:
         "runs": runs,
     }
     print(json.dumps(result, indent=2))
-    if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    save_result(result, args.out)
     return 0
 
 

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).parent))
+from output import save_result  # noqa: E402
 
 
 def _strict(predicted: list[Any]) -> dict[str, Any]:
@@ -147,7 +149,7 @@ def main() -> int:
         if args.out:
             result = json.loads(Path(args.out).read_text(encoding="utf-8"))
             result["check"] = check
-            Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+            save_result(result, args.out)
         return 0
     runs: list[dict[str, Any]] = []
     first, first_claims = run_recoupe("first")
@@ -172,8 +174,7 @@ def main() -> int:
         result["check"] = run_check()
         print(json.dumps(result["check"]), flush=True)
     print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=2))
-    if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    save_result(result, args.out)
     return 0
 
 
