@@ -64,6 +64,67 @@ def _peak_rss_mb() -> float:
     return round(rss / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
 
 
+def _children_cpu_s() -> float:
+    """CPU seconds of this process's children that have ended (the extraction workers)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _children_peak_rss_mb() -> float:
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(rss / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+
+
+class _MemorySampler:
+    """The peak, over the run, of the memory of this process and all its descendants together:
+    resident (VmRSS) and proportional (Pss, shared pages split among their sharers), read from
+    /proc every 0.2 s (Linux; elsewhere the fields stay None)."""
+
+    def __init__(self, every: float = 0.2) -> None:
+        import threading
+
+        self.peak_rss_mb: float | None = None
+        self.peak_pss_mb: float | None = None
+        self._stop = threading.Event()
+        if not Path("/proc/self/status").exists():
+            return
+        self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _tree(pid: int) -> list[int]:
+        pids, i = [pid], 0
+        while i < len(pids):
+            try:
+                children = Path(f"/proc/{pids[i]}/task/{pids[i]}/children").read_text().split()
+            except OSError:
+                children = []
+            pids.extend(int(c) for c in children)
+            i += 1
+        return pids
+
+    @staticmethod
+    def _kib(path: str, field: str) -> int:
+        try:
+            for line in Path(path).read_text().splitlines():
+                if line.startswith(field):
+                    return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    def _run(self, every: float) -> None:
+        while not self._stop.wait(every):
+            pids = self._tree(os.getpid())
+            rss = sum(self._kib(f"/proc/{p}/status", "VmRSS:") for p in pids) / 1024
+            pss = sum(self._kib(f"/proc/{p}/smaps_rollup", "Pss:") for p in pids) / 1024
+            self.peak_rss_mb = round(max(self.peak_rss_mb or 0.0, rss), 1)
+            self.peak_pss_mb = round(max(self.peak_pss_mb or 0.0, pss), 1)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
 def _rel(path: Path) -> str:
     try:
         return os.path.relpath(path)
@@ -104,7 +165,9 @@ def _version(name: str) -> str | None:
 REQUESTS = {"auto": None, "threads": False, "async": True}
 
 
-def _settings(base_url: str, concurrency: int, chunk_chars: int | None = None, requests: str = "auto") -> Any:
+def _settings(
+    base_url: str, concurrency: int, chunk_chars: int | None = None, requests: str = "auto", processes: int = 1
+) -> Any:
     from recoupe import Settings
 
     return Settings(
@@ -115,6 +178,7 @@ def _settings(base_url: str, concurrency: int, chunk_chars: int | None = None, r
         timeout=30,
         chunk_chars=chunk_chars,
         async_requests=REQUESTS[requests],
+        processes=processes,
     )
 
 
@@ -313,13 +377,15 @@ def worker(args: argparse.Namespace) -> int:
         import langextract  # noqa: F401
 
     articles = make_corpus(args.n, seed=args.seed)
-    settings = _settings(args.base_url, args.concurrency, args.chunk_chars, args.requests)
+    settings = _settings(args.base_url, args.concurrency, args.chunk_chars, args.requests, args.processes)
     chunking = _chunk_stats(articles, settings) if args.worker in ("check", "extract") else {}
     _control(args.base_url, "__reset__")
     _heartbeat(args.base_url, f"{args.worker} n={args.n}", every=60.0)
     rss_before = _peak_rss_mb()
+    memory = _MemorySampler()
     mono0 = time.monotonic()
     cpu0 = time.process_time()
+    children0 = _children_cpu_s()
     if args.worker == "check":
         out, _ = _run_check(articles, settings)
     elif args.worker == "extract":
@@ -329,7 +395,9 @@ def worker(args: argparse.Namespace) -> int:
     else:
         out = _run_langextract(articles, settings, args.base_url, max(args.concurrency, args.lx_batch_length))
     cpu = time.process_time() - cpu0
+    children_cpu = _children_cpu_s() - children0
     mono1 = time.monotonic()
+    memory.stop()
     stub = _control(args.base_url, "__stats__")
     first, last = stub.pop("first_arrival_monotonic"), stub.pop("last_arrival_monotonic")
     out["lags"] = {
@@ -344,9 +412,18 @@ def worker(args: argparse.Namespace) -> int:
         requests="async" if settings.use_async else "threads",
         concurrency=args.concurrency,
         latency=args.latency,
-        cpu_s=round(cpu, 3),
+        processes=args.processes,
+        cpu_s=round(cpu + children_cpu, 3),
+        cpu_parent_s=round(cpu, 3),
+        cpu_workers_s=round(children_cpu, 3),
         rss_before_mb=rss_before,
         peak_rss_mb=_peak_rss_mb(),
+        # with worker processes: the largest worker's peak, and the peak of the sum over this
+        # process and its workers (sampled every 0.2 s), resident and proportional (shared pages
+        # divided among the processes that share them)
+        workers_peak_rss_mb=_children_peak_rss_mb(),
+        total_peak_rss_mb=memory.peak_rss_mb,
+        total_peak_pss_mb=memory.peak_pss_mb,
         stub=stub,
         **chunking,
     )
@@ -472,6 +549,8 @@ def _run_worker(mode: str, n: int, base_url: str, args: argparse.Namespace) -> d
         str(args.lx_batch_length),
         "--requests",
         args.requests,
+        "--processes",
+        str(args.processes),
     ] + (["--chunk-chars", str(args.chunk_chars)] if args.chunk_chars else [])
     try:
         # stderr passes through: the workers' heartbeat and any warning from recoupe.
@@ -823,6 +902,12 @@ def main(argv: list[str] | None = None) -> int:
         default="auto",
         help="recoupe's requests: from threads, from the event loop, or auto (the event loop above 32 in flight)",
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="recoupe's extraction worker processes (Settings.processes; default 1, in the run's process)",
+    )
     parser.add_argument("--profile", type=int, metavar="N", help="profile check on N articles instead")
     parser.add_argument("--profile-mode", choices=("check", "extract"), default="check")
     parser.add_argument("--profile-out", type=Path, help="also write the profile text here")
@@ -849,6 +934,7 @@ def main(argv: list[str] | None = None) -> int:
         "sizes": args.sizes,
         "chunk_chars": args.chunk_chars,
         "requests": args.requests,
+        "processes": args.processes,
         "seed": args.seed,
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),

@@ -71,3 +71,41 @@ def test_the_fallback_splitter_cuts_after_end_punctuation_only() -> None:
         "« Il part » demain!",
         "Fin.",
     ]
+
+
+def _paragraph_texts() -> list[str]:
+    """Every line of the seeds and of the eval sets' articles, plus constructed hard cases."""
+    from pathlib import Path
+
+    root = Path(SEEDS).parent
+    files = sorted(SEEDS.glob("*.txt")) + sorted((root / "eval" / "sets").glob("*/articles/*"))
+    lines = [line for f in files for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+    constructed = [
+        "  Leading spaces.  Two sentences.  ",
+        "M. Dupont a dit. Il part. Il part.",  # a sentence repeated: each is found after the last
+        "Le P.-D.G. l'a dit... Vraiment ? Oui !",
+        "1. Premier point. 2. Second point.",
+        "« Citation. » Puis la suite.\u00a0Fin.",
+        "a. b. c. d.",
+    ]
+    return lines + constructed
+
+
+@given(st.text(alphabet=" .!?«»\"'aAbB1,M", max_size=60))
+@settings(max_examples=200, deadline=None)
+def test_sentences_are_found_back_as_pysbd_finds_them_on_any_text(text: str) -> None:
+    from recoupe.chunking import _pysbd_segments, _segmenter
+
+    for language in ("fr", "en"):
+        assert _pysbd_segments(_segmenter(language), text) == _segmenter(language).segment(text)
+
+
+def test_sentences_are_found_back_as_pysbd_finds_them_on_real_lines() -> None:
+    from recoupe.chunking import _pysbd_segments, _segmenter
+
+    texts = _paragraph_texts()
+    assert len(texts) > 100
+    for language in ("fr", "en"):
+        segmenter = _segmenter(language)
+        for text in texts:
+            assert _pysbd_segments(segmenter, text) == segmenter.segment(text), text

@@ -12,6 +12,7 @@ from typing import Any
 from .articles import iter_articles
 from .errors import ArticleError, ConfigError, RecoupeError
 from .extraction import OnDone, extract_articles
+from .extraction.processes import extract_in_processes
 from .llm import LLM, using_llm
 from .models import Article, ArticleClaims, Extraction, Report
 from .settings import Settings
@@ -51,6 +52,14 @@ def _settings(settings: Any) -> Settings | None:
     return settings
 
 
+def _extraction(items: list[Article | ArticleError], model: LLM, llm: LLM | None, on_done: OnDone | None) -> Extraction:
+    """The extraction of ``items``: in worker processes when the settings ask for them and recoupe
+    made the model (a model passed in is used as it is), else with ``model`` here."""
+    if llm is None and model.settings.processes > 1:
+        return extract_in_processes(items, model.settings, on_done=on_done)
+    return extract_articles(items, model, chunk_chars=model.target_chars, on_done=on_done)
+
+
 def extract(
     articles: Inputs,
     settings: Settings | None = None,
@@ -68,7 +77,7 @@ def extract(
     """
     items = _items(articles)
     with using_llm(llm, _settings(settings)) as model:
-        return extract_articles(items, model, chunk_chars=model.target_chars, on_done=on_done)
+        return _extraction(items, model, llm, on_done)
 
 
 def extract_claims(article: Article, settings: Settings | None = None, *, llm: LLM | None = None) -> ArticleClaims:
@@ -120,5 +129,5 @@ def check(
 
     items = _items(articles)
     with using_llm(llm, _settings(settings)) as model:
-        extraction = extract_articles(items, model, chunk_chars=model.target_chars, on_done=on_done)
+        extraction = _extraction(items, model, llm, on_done)
         return crosscheck(extraction, model, adjudicate=adjudicate, model_contradictions=model_contradictions)

@@ -51,7 +51,7 @@ def _classify(text: str) -> tuple[str, float]:
 
 
 def _letters(text: str) -> int:
-    return sum(ch.isalpha() for ch in text)
+    return sum(map(str.isalpha, text))
 
 
 def detect_language(text: str, *, min_confidence: float = MIN_CONFIDENCE) -> str | None:
@@ -62,10 +62,12 @@ def detect_language(text: str, *, min_confidence: float = MIN_CONFIDENCE) -> str
     return code if probability >= min_confidence else None
 
 
+@lru_cache(maxsize=4096)
 def sentence_language(sentence: str, article_language: str) -> str:
     """The language to read ``sentence`` in: its own when it is long and clearly another language
-    than its article's, else the article's."""
-    if _letters(sentence) < SENTENCE_MIN_LETTERS:
+    than its article's, else the article's. (Cached: claims and the code's coverage of one
+    sentence ask it several times.)"""
+    if len(sentence) < SENTENCE_MIN_LETTERS or _letters(sentence) < SENTENCE_MIN_LETTERS:
         return article_language
     found = detect_language(sentence, min_confidence=SENTENCE_MIN_CONFIDENCE)
     return found if found in PARSED and found != article_language else article_language

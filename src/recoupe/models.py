@@ -248,6 +248,19 @@ class Usage(_Model):
                 out.stages[name] = delta
         return out
 
+    def add(self, more: Usage) -> None:
+        """Add ``more``'s counters to these, stage by stage (another process's or worker's usage).
+
+        >>> usage = Usage(); more = Usage(); more.stage("extract").calls = 2
+        >>> usage.add(more); usage.add(more); usage.calls
+        4
+        """
+        for name, stage in more.stages.items():
+            mine = self.stage(name)
+            for key in ("calls", "cache_hits", "prompt_tokens", "completion_tokens", "retries", "reasks"):
+                setattr(mine, key, getattr(mine, key) + getattr(stage, key))
+            mine.seconds = round(mine.seconds + stage.seconds, 3)
+
     def summary(self) -> str:
         return (
             f"{self.calls} model calls, {self.cache_hits} cache hits, "

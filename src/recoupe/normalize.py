@@ -57,7 +57,7 @@ _PROTECT = {
     "billion": "\ue006",
     "billions": "\ue007",
 }
-_RESTORE = {v: k for k, v in _PROTECT.items()}
+_RESTORE = str.maketrans({v: k for k, v in _PROTECT.items()})
 
 
 def _to_float(raw: str, language: str) -> float | None:
@@ -88,7 +88,7 @@ def _numberize(text: str, language: str) -> str:
     )
     with contextlib.suppress(Exception):  # the converter is best effort; keep the text as it is
         text = alpha2digit(text, "en" if language == "en" else "fr")
-    return "".join(_RESTORE.get(ch, ch) for ch in text)
+    return text.translate(_RESTORE)
 
 
 def _unit_after(rest: str) -> str | None:

@@ -94,6 +94,7 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "chunk_chars": (lambda v: v is None or (_integer(v) and v >= 1), "None or an integer of at least 1"),
     "async_requests": (lambda v: v is None or isinstance(v, bool), "None, True or False"),
     "reuse_prefix": (lambda v: v is None or isinstance(v, bool), "None, True or False"),
+    "processes": (lambda v: _integer(v) and v >= 1, "an integer of at least 1"),
 }
 
 #: The environment variables :meth:`Settings.from_env` reads: the setting each sets, and its parser.
@@ -107,6 +108,7 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "RECOUPE_RPM": ("requests_per_minute", float),
     "RECOUPE_CHUNK_CHARS": ("chunk_chars", int),
     "RECOUPE_ASYNC": ("async_requests", _boolean),
+    "RECOUPE_PROCESSES": ("processes", int),
 }
 
 
@@ -178,6 +180,11 @@ class Settings:
     #: default): on for the embedded server on the threaded path; see :attr:`reuses_prefix`. An
     #: endpoint ignores it.
     reuse_prefix: bool | None = None
+    #: extraction in this many worker processes, the articles dealt out in turn, each process with
+    #: ``concurrency / processes`` requests in flight: for a hosted endpoint at a concurrency where
+    #: one process's own work (splitting, grounding, parsing answers) fills a core. 1 (the
+    #: default): in the calling process. Needs an endpoint; see :mod:`recoupe.extraction.processes`
+    processes: int = 1
 
     def __post_init__(self) -> None:
         """Refuse a setting that cannot work, naming it: a :class:`ConfigError` here, at the edge,
@@ -190,6 +197,15 @@ class Settings:
                 raise ConfigError(problem + got)
         if self.cache_dir is not None:
             object.__setattr__(self, "cache_dir", Path(self.cache_dir))
+        if self.processes > 1 and self.embedded:
+            raise ConfigError(
+                "processes above 1 need an endpoint (base_url): the embedded server answers one request at a time"
+            )
+        if self.processes > self.concurrency:
+            raise ConfigError(
+                f"processes ({self.processes}) must not exceed concurrency ({self.concurrency}): "
+                "each process keeps at least one request in flight"
+            )
         if self.embedded and self.reuse_prefix is True and self.use_async:
             raise ConfigError(
                 "reuse_prefix works on the threaded path: leave async_requests off with it, or set reuse_prefix=False"
@@ -307,6 +323,12 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
         "default: on for a hosted endpoint at a concurrency above 32)",
     )
     p.add_argument(
+        "--processes",
+        type=int,
+        help="extract in this many worker processes, the requests in flight shared among them "
+        "(env RECOUPE_PROCESSES; default 1; needs --base-url)",
+    )
+    p.add_argument(
         "--reuse-prefix",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -331,4 +353,5 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         requests_per_minute=getattr(args, "rpm", None),
         async_requests=getattr(args, "async_requests", None),
         reuse_prefix=getattr(args, "reuse_prefix", None),
+        processes=getattr(args, "processes", None),
     )

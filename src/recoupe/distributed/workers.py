@@ -115,11 +115,7 @@ def usage_delta(after: Usage, before: Usage) -> Usage:
 
 def merge_usage(into: Usage, more: Usage) -> None:
     """Add ``more`` to ``into`` stage by stage."""
-    for name, stage in more.stages.items():
-        mine = into.stage(name)
-        for key in ("calls", "cache_hits", "prompt_tokens", "completion_tokens", "retries", "reasks"):
-            setattr(mine, key, getattr(mine, key) + getattr(stage, key))
-        mine.seconds = round(mine.seconds + stage.seconds, 3)
+    into.add(more)
 
 
 def dumps(value: Any) -> bytes:
