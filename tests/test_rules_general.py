@@ -175,3 +175,129 @@ def test_a_pair_in_conflict_on_its_year_is_never_corroborated_by_the_model() -> 
     for fact in report.facts:
         if years <= {m.claim_id for m in fact.members}:
             assert fact.verdict == Verdict.conflicting
+
+
+def test_the_models_word_does_not_put_a_dated_plan_into_a_dispute_about_a_day() -> None:
+    """The model calls "by 2030" compatible with "on Sunday": the claim about 2030 stays out of the
+    conflict between Sunday and Monday."""
+    from recoupe.crosscheck.adjudicate import PairAdjudication
+    from recoupe.models import Usage
+
+    class Agreeable:
+        name, concurrency = "agreeable", 1
+
+        def __init__(self) -> None:
+            self.usage = Usage()
+
+        def complete(self, **_: object) -> PairAdjudication:
+            return PairAdjudication(relation="compatible", rationale="Both are about Brevanne's plan.")
+
+    published = dt.date(2025, 11, 4)  # a Tuesday
+    sunday = Article(id="a", published=published, language="fr", text="Brevanne a annoncé dimanche son projet.")
+    monday = Article(id="b", published=published, language="fr", text="Brevanne a annoncé lundi son projet.")
+    plan = Article(id="c", published=published, language="fr", text="Brevanne vise la neutralité carbone d'ici 2030.")
+    bundle = [
+        ArticleClaims(article=x, claims=[claim(x, x.text.rstrip("."), "Brevanne")]) for x in (sunday, monday, plan)
+    ]
+    report = crosscheck(Extraction(articles=bundle), Agreeable())
+    plan_id = bundle[2].claims[0].id
+    [conflict] = [f for f in report.facts if f.verdict == Verdict.conflicting]
+    assert {m.article_id for m in conflict.members} == {"a", "b"}
+    assert all(f.verdict == Verdict.single_source for f in report.facts if plan_id in {m.claim_id for m in f.members})
+
+
+def test_a_copy_that_splits_a_sentence_in_two_is_still_a_copy() -> None:
+    from recoupe.crosscheck.syndication import copied_sentences
+
+    source = Article(
+        id="s",
+        published=dt.date(2025, 4, 1),
+        language="fr",
+        text=(
+            "Le financement repose sur 200 millions d'euros d'argent public : le département en apportera "
+            "120 millions et la commune 80 millions. "
+            "Le chantier doit commencer au printemps et mobiliser trois cents ouvriers pendant deux ans."
+        ),
+    )
+    copy = Article(
+        id="c",
+        published=dt.date(2025, 4, 2),
+        language="fr",
+        text=(
+            "Notre région gagne un équipement. Le financement repose sur 200 millions d'euros d'argent public. "
+            "Le département en apportera 120 millions et la commune 80 millions. "
+            "Le chantier doit commencer au printemps et mobiliser trois cents ouvriers pendant deux ans."
+        ),
+    )
+    found = copied_sentences([source, copy])
+    spans = sorted((c.span.start, c.span.end) for c in found if c.article == "c")
+    assert all(c.source == "s" for c in found)
+    split_start = copy.text.index("Le financement")
+    split_end = copy.text.index("80 millions.") + len("80 millions.")
+    assert (split_start, split_end) in spans  # the two sentences, as one copy of the source's one
+    assert len(spans) == 2
+
+
+def test_one_shared_sentence_and_its_neighbour_are_not_two_copied_sentences() -> None:
+    from recoupe.crosscheck.syndication import copied_sentences
+
+    shared = "Le chantier doit commencer au printemps et mobiliser trois cents ouvriers pendant deux ans."
+    a = Article(id="a", language="fr", text=shared + " Ouf.")
+    b = Article(id="b", language="fr", text=shared + " La mairie se félicite de cette annonce très attendue par tous.")
+    assert copied_sentences([a, b]) == []
+
+
+def test_a_place_counts_as_where_a_site_is_only_after_a_site_word() -> None:
+    """A town named for something else in the claim ("an agency from Lyon") never makes two sites
+    conflict; "the plant will be in X" against "built in Y" does."""
+    a = Article(
+        id="a",
+        language="fr",
+        text="Le stade Mistral se trouve à Bron. Le projet du stade Mistral a été confié à l'agence Orsay de Vienne.",
+    )
+    b = Article(
+        id="b",
+        language="en",
+        text="The Mistral stadium will be built in Meyzieu. The design went to Orsay, based in Vienne.",
+    )
+    site_a = claim(a, "Le stade Mistral se trouve à Bron", "stade Mistral")
+    site_b = claim(b, "The Mistral stadium will be built in Meyzieu", "stade Mistral")
+    design_a = claim(a, "Le projet du stade Mistral a été confié à l'agence Orsay de Vienne", "stade Mistral")
+    design_a = design_a.model_copy(update={"location": "Vienne"})  # where the agency is
+    assert compare(site_a, site_b).relation == Relation.contradicts  # two towns for one site
+    judged = compare(site_a, design_a)
+    assert judged is None or judged.relation != Relation.contradicts
+    wide = Article(id="w", language="en", text="The company will invest in a new stadium in northern Italy.")
+    judged = compare(claim(wide, wide.text.rstrip("."), "stade Mistral"), site_a)
+    assert judged is None or judged.relation != Relation.contradicts
+
+
+def test_the_start_of_an_event_and_the_event_are_not_compared_by_year() -> None:
+    a = Article(id="a", language="fr", text="La production de l'usine Kessel doit démarrer en 2027.")
+    b = Article(id="b", language="fr", text="En 2030, l'usine Kessel produira 20 GWh de batteries.")
+    c = Article(id="c", language="en", text="Production at the Kessel plant is due to start in 2028.")
+    start_a, full_b, start_c = (claim(x, x.text.rstrip("."), "Kessel") for x in (a, b, c))
+    judged = compare(start_a, full_b)
+    assert judged is None or judged.relation != Relation.contradicts
+    assert compare(start_a, start_c).relation == Relation.contradicts  # 2027 vs 2028
+
+
+def test_a_deadline_is_not_the_year_something_happens() -> None:
+    from recoupe.normalize import parse_time
+
+    deadline = parse_time("Le stade sera livré à temps pour les Jeux de 2030.")
+    assert deadline is not None and deadline.start is None and deadline.end == dt.date(2030, 12, 31)
+    assert parse_time("avant de commencer en 2027").start == dt.date(2027, 1, 1)  # "avant de": no deadline
+    a = Article(id="a", language="fr", text="Le stade Mistral sera livré à temps pour les Jeux de 2030.")
+    b = Article(id="b", language="fr", text="La livraison du stade Mistral est prévue en 2029.")
+    judged = compare(claim(a, a.text.rstrip("."), "stade Mistral"), claim(b, b.text.rstrip("."), "stade Mistral"))
+    assert judged is None or judged.relation != Relation.contradicts
+
+
+def test_a_town_and_the_region_around_it_do_not_keep_two_amounts_apart() -> None:
+    town = Article(id="t", language="fr", text="Kessel investira 2 milliards d'euros à Brive.")
+    region = Article(id="r", language="fr", text="Kessel investira 3 milliards d'euros en Nouvelle-Aquitaine.")
+    other_town = Article(id="o", language="fr", text="Kessel investira 3 milliards d'euros à Tulle.")
+    in_town, in_region, in_other = (claim(x, x.text.rstrip("."), "Kessel") for x in (town, region, other_town))
+    assert compare(in_town, in_region).relation == Relation.contradicts  # Brive may lie in the region
+    assert compare(in_town, in_other).relation == Relation.unrelated  # two towns: two projects

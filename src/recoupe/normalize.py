@@ -220,6 +220,15 @@ _TIME_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
     ("by_year", re.compile(rf"(?:d{_APOS}ici|by)\s+(?P<y>(?:19|20)\d\d)", re.I)),
+    # "à temps pour l'Euro 2031", "avant les Jeux de 2030", "in time for the 2031 tournament":
+    # the year is a deadline (the event it names), not when the thing happens.
+    (
+        "before_year",
+        re.compile(
+            r"(?:à\s+temps\s+pour|avant(?!\s+d[e'’])|in\s+time\s+for|before|ahead\s+of)\s+[^\d.;!?]{0,40}?(?P<y>(?:19|20)\d\d)\b",
+            re.I,
+        ),
+    ),
     (
         "by_end_this_year",
         re.compile(
@@ -279,7 +288,7 @@ def parse_time(text: str, published: dt.date | None = None) -> TimeRef | None:
     _, name, m = best
     ref = TimeRef(text=m.group(0).strip())
     year = published.year if published else None
-    if name in ("by_end_year", "by_year"):
+    if name in ("by_end_year", "by_year", "before_year"):
         ref.end = dt.date(int(m.group("y")), 12, 31)
     elif name == "by_end_this_year" and year:
         ref.end = dt.date(year, 12, 31)

@@ -162,7 +162,7 @@ class _Agreement:
     ) -> None:
         self.contradicted = contradicted
         self.facet, self.by_id = facet, by_id
-        self.judged = {frozenset((j.a, j.b)): j.relation for j in edges}
+        self.judged = {frozenset((j.a, j.b)): j for j in edges}
         self.features: dict[str, ClaimFeatures] = dict(features or {})
 
     def _features(self, cid: str) -> ClaimFeatures:
@@ -173,14 +173,23 @@ class _Agreement:
     def __call__(self, a: str, b: str) -> bool:
         judged = self.judged.get(frozenset((a, b)))
         if judged is not None:  # this facet's own judgement of the pair (Sunday vs Monday, same amount)
-            return judged in (Relation.equivalent, Relation.compatible)
+            if judged.relation not in (Relation.equivalent, Relation.compatible):
+                return False
+            # The model's word that two claims agree holds on an amount or a date only where the
+            # rules find the amounts or dates agreeing too ("dimanche" is not "d'ici 2030").
+            return judged.decided_by == "rule" or self._facet_agrees(a, b, strict=True)
         if frozenset((a, b)) in self.contradicted:  # in conflict on another facet, and nothing says
             return False  # they agree on this one
+        return self._facet_agrees(a, b)
+
+    def _facet_agrees(self, a: str, b: str, *, strict: bool = False) -> bool:
         if self.facet == "quantity":
             outcome = compare_quantities(self._features(a), self._features(b))
-            return outcome is not None and outcome[0] in (Relation.equivalent, Relation.compatible)
+            if outcome is None:
+                return strict  # the rules cannot tell: only a judgement of the pair joins them
+            return outcome[0] in (Relation.equivalent, Relation.compatible)
         if self.facet == "time":
-            return days_agree(self._features(a), self._features(b))
+            return days_agree(self._features(a), self._features(b), strict=strict)
         return True
 
 

@@ -38,6 +38,14 @@ _ROLES = {
     )
     for language in (lexicon.fr, lexicon.en)
 }
+_PLACE_NAME = r"[A-ZÉÈÎ][\w’'-]+(?:[ -](?:(?:de|du|des|la|le)\s+|d['’])?[A-ZÉÈÎ][\w’'-]+)*"
+#: A place right after a site cue and its preposition: where the claim's site is.
+_SITE_PLACE = re.compile(
+    rf"(?i:\b(?:{lexicon.alternation(lexicon.SITE_CUES)})\b)[^.;:!?«»\"]{{0,40}}?"
+    rf"(?<![\w-])(?i:{lexicon.alternation(lexicon.SITE_PREPOSITIONS)})\s+(?:(?i:l['’]|la\s+|le\s+|les\s+|the\s+))?"
+    rf"(?P<p>{_PLACE_NAME})"
+)
+_START = re.compile(rf"(?<![\w-])(?:{lexicon.alternation(lexicon.START_CUES)})(?![\w-])", re.I)
 _WIDE_PLACE = re.compile(rf"\b(?:{lexicon.alternation(lexicon.WIDE_PLACE_WORDS, escape=True)})\b", re.I)
 _ENTITY = re.compile(r"\b[A-ZÉÈÎ][\w’'&-]*[\w]")
 _SUBJECT_WORD = re.compile(r"[\w.'-]+")
@@ -61,6 +69,16 @@ def subject_key(name: str | None) -> str | None:
 def _predicates(claim: Claim) -> frozenset[str]:
     text = fold(f"{claim.text} {claim.quote}")
     return frozenset(name for name, pattern in _PREDICATES.items() if pattern.search(text))
+
+
+def _place_kind(key: str) -> str:
+    """``country``, ``area`` (a region, "northern France", a metropolitan area) or ``town``."""
+    if key in _COUNTRIES:
+        return "country"
+    words = set(re.split(r"[\s-]+", key))
+    if _WIDE_PLACE.search(key) or key in lexicon.REGIONS or words & _COUNTRIES:
+        return "area"
+    return "town"
 
 
 def _place(claim: Claim) -> str | None:
@@ -119,13 +137,19 @@ def _roles(claim: Claim) -> frozenset[str]:
 
 
 def _place_name(claim: Claim) -> tuple[str | None, bool]:
-    """The place as written (folded) and whether it is a wide area (a region, a country)."""
-    place = claim.location or find_location(claim.quote) or find_location(claim.text)
-    if not place:
-        return None, False
-    key = fold(place).strip()
-    wide = bool(_WIDE_PLACE.search(key)) or key in _COUNTRIES or key in lexicon.REGIONS
-    return key, wide
+    """Where the claim says its site is (folded), read from its quote, else its wording: a place
+    right after a site noun or a verb of location ("usine à Saint-Nazaire", "situé à Genas",
+    "will be built in Loon-Plage"); and whether that place is a wide area (a region, a country)."""
+    for text in (claim.quote, claim.text):
+        m = _SITE_PLACE.search(text or "")
+        if m is None or m.group("p").lower() in _NOT_PLACES:
+            continue
+        key = fold(m.group("p")).strip()
+        return key, _place_kind(key) != "town"
+    return None, False
+
+
+_NOT_PLACES = frozenset(lexicon.NOT_PLACES) | set(lexicon.WEEKDAYS) | set(lexicon.MONTHS)
 
 
 #: Countries (folded), wide areas too.
@@ -168,6 +192,10 @@ class ClaimFeatures:
     year: int | None = None
     #: the subjects it names when its subject joins several ("Microsoft et Amazon")
     subject_parts: frozenset[str] = frozenset()
+    #: it dates the start of its event ("la production démarrera en 2027"), not the event itself
+    starts: bool = False
+    #: what kind of place :attr:`place` is: ``country``, ``area`` or ``town`` (None: no place)
+    place_kind: str | None = None
 
     @property
     def events(self) -> frozenset[str]:
@@ -181,6 +209,7 @@ class ClaimFeatures:
         words = frozenset(_ALIASES.get(w, w) for w in _SUBJECT_WORD.findall(subject)) if subject else frozenset()
         t = claim.time
         place_name, wide = _place_name(claim)
+        place = _place(claim)
         day = t.start if t is not None and t.start is not None and t.start == t.end else None
         year = t.start.year if t is not None and t.start and t.end and t.start.year == t.end.year else None
         evidence = fold(f"{claim.text} {claim.quote}")
@@ -189,7 +218,7 @@ class ClaimFeatures:
             subject=subject,
             subject_words=words,
             predicates=_predicates(claim),
-            place=_place(claim),
+            place=place,
             period=_scope_time(claim),
             dated=t is not None and (t.weekday is not None or t.start is not None or t.end is not None),
             weekday=t.weekday if t is not None else None,
@@ -202,6 +231,8 @@ class ClaimFeatures:
             day=day,
             year=year,
             subject_parts=_subject_parts(subject),
+            starts=bool(_START.search(evidence)),
+            place_kind=None if place is None else _place_kind(place),
         )
 
     @property
@@ -243,24 +274,35 @@ def differs(x: object | None, y: object | None) -> bool:
 
 def scope_differs(a: ClaimFeatures, b: ClaimFeatures) -> str | None:
     """Why two claims are about different scopes (place or period), when both state one."""
-    if differs(a.place, b.place):
+    if differs(a.place, b.place) and _places_exclusive(a.place_kind, b.place_kind):
         return "place"
     if differs(a.period, b.period):
         return "period"
     return None
 
 
-def days_agree(a: ClaimFeatures, b: ClaimFeatures) -> bool:
-    """Whether two claims' days or dates agree (True when either states none)."""
+def days_agree(a: ClaimFeatures, b: ClaimFeatures, *, strict: bool = False) -> bool:
+    """Whether two claims' days or dates agree: the same day, the same weekday, or overlapping
+    periods. When one states none or they cannot be compared (a weekday against "by 2030"), True,
+    or False when ``strict`` (they cannot be said to agree)."""
     if a.day is not None and b.day is not None:
         return a.day == b.day
     if a.weekday is not None and b.weekday is not None:
         return a.weekday == b.weekday
     ta, tb = a.claim.time, b.claim.time
     if ta is None or tb is None or None in (ta.start, ta.end, tb.start, tb.end):
-        return True
+        return not strict
+    if strict and (a.weekday is None) != (b.weekday is None):
+        return False  # a weekday against a period that only contains its date: not the same fact
     assert ta.start and ta.end and tb.start and tb.end
     return ta.start <= tb.end and tb.start <= ta.end
+
+
+def _places_exclusive(x: str | None, y: str | None) -> bool:
+    """Whether two different places of these kinds cannot hold one another: two towns, or two
+    countries. A town against a region or a country may lie inside it (Loon-Plage in the
+    Hauts-de-France, "in northern France"): a place is then no reason to keep two amounts apart."""
+    return x == y and x in ("town", "country")
 
 
 def scope_unknown(a: ClaimFeatures, b: ClaimFeatures) -> str | None:

@@ -291,7 +291,7 @@ def _by_subject(features: Sequence[ClaimFeatures], keep: _Keep, rank: BlockRank 
 
 def subject_block_keys(f: ClaimFeatures) -> frozenset[str]:
     """The keys of a claim that states a role or where a site is (test (c)); none for others."""
-    if f.roles or ("site" in f.predicates and f.place_name):
+    if f.roles or f.place_name:
         return f.subject_parts or (frozenset({f.subject}) if f.subject else frozenset())
     return frozenset()
 

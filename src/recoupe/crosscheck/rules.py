@@ -88,8 +88,8 @@ def _compare_years(fa: ClaimFeatures, fb: ClaimFeatures) -> Outcome:
     if fa.year is None or fb.year is None or fa.weekday is not None or fb.weekday is not None:
         return None
     shared = fa.events
-    if not shared or fa.events != fb.events or fa.qualifiers != fb.qualifiers:
-        return None
+    if not shared or fa.events != fb.events or fa.qualifiers != fb.qualifiers or fa.starts != fb.starts:
+        return None  # "la production démarrera en 2027" and "produira 16 GWh en 2030" are two dates
     what = ", ".join(sorted(shared))
     if fa.year != fb.year:
         return Relation.contradicts, f"Same subject, same event ({what}), different years ({fa.year} vs {fb.year})."
@@ -98,7 +98,7 @@ def _compare_years(fa: ClaimFeatures, fb: ClaimFeatures) -> Outcome:
 
 def _compare_places(fa: ClaimFeatures, fb: ClaimFeatures) -> Outcome:
     """Where a site is: two different towns contradict; a town against a wide area cannot be told."""
-    if "site" not in fa.purposes & fb.purposes or not fa.place_name or not fb.place_name:
+    if not fa.place_name or not fb.place_name:  # both must say where the site is
         return None
     if fa.wide_place or fb.wide_place or fa.place_name == fb.place_name:
         return None

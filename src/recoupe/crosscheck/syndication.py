@@ -74,6 +74,9 @@ class _Sentence:
     article: int
     span: Span
     folded: str
+    #: for two adjacent sentences read as one (a copy that split a sentence or joined two): the
+    #: indexes of the two
+    parts: tuple[int, int] | None = None
 
 
 def _shingles(folded: str) -> set[tuple[str, ...]]:
@@ -104,14 +107,27 @@ def comparable_sentences(article: Article) -> Split:
 def _sentences(
     articles: Sequence[Article], split: Callable[[Article], Split] = comparable_sentences
 ) -> tuple[list[_Sentence], list[int]]:
-    """The sentences long enough to compare, and every article's sentence count (split once)."""
+    """The sentences long enough to compare, and every article's sentence count (split once).
+
+    Each pair of adjacent sentences is also there as one sentence, so that a copy that splits a
+    sentence in two ("…d'argent public : la Métropole en apportera…" against "…d'argent public.
+    La Métropole en apportera…") is found as one."""
     out: list[_Sentence] = []
     counts = []
     for n, article in enumerate(articles):
         sentences, count = split(article)
         counts.append(count)
+        first = len(out)
         out.extend(_Sentence(n, span, folded) for span, folded in sentences)
+        for k in range(first, len(out) - 1):
+            x, y = out[k], out[k + 1]
+            if y.span.start - x.span.end <= _ADJACENT:
+                out.append(_Sentence(n, Span(start=x.span.start, end=y.span.end), f"{x.folded} {y.folded}", (k, k + 1)))
     return out, counts
+
+
+#: Most characters between two sentences read as one (the space after a full stop).
+_ADJACENT = 3
 
 
 def sentence_shingles(
@@ -142,10 +158,23 @@ def _copy_pairs(
                 a, b = sentences[i].article, sentences[j].article
                 if a != b and (only is None or only in (a, b)):
                     shared[(i, j)] += 1
-    return sorted(
+    copies = {
         (i, j)
         for (i, j), count in shared.items()
-        if count >= MIN_SHARED_SHINGLES and fuzz.ratio(sentences[i].folded, sentences[j].folded) >= COPY_RATIO
+        if (sentences[i].parts is None or sentences[j].parts is None)  # two joined: their parts match
+        and count >= MIN_SHARED_SHINGLES
+        and fuzz.ratio(sentences[i].folded, sentences[j].folded) >= COPY_RATIO
+    }
+
+    def covered(joined: int, other: int) -> bool:
+        """A part of the joined sentence already matches ``other`` on its own."""
+        parts = sentences[joined].parts or ()
+        return any((min(p, other), max(p, other)) in copies for p in parts)
+
+    return sorted(
+        (i, j)
+        for i, j in copies
+        if not (sentences[i].parts and covered(i, j)) and not (sentences[j].parts and covered(j, i))
     )
 
 

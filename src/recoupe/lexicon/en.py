@@ -71,6 +71,26 @@ PLAN_PATTERNS: list[str] = ["will", "plans?", r"pledg\w*", r"commit\w*", r"annou
 PLACE_PREPOSITIONS: list[str] = ["in"]
 PLACE_PHRASES: list[str] = ["Paris region"]
 
+SITE_CUES: list[str] = [
+    r"plants?",
+    r"factor(?:y|ies)",
+    r"sites?",
+    r"stadium",
+    r"warehouses?",
+    r"headquarters",
+    r"campus",
+    r"data cent(?:er|re)s?",
+    r"gigafactor(?:y|ies)",
+    r"located",
+    r"based",
+    r"built",
+    r"set up",
+    r"will be",
+    r"is to be",
+]
+SITE_PREPOSITIONS: list[str] = [r"in", r"at", r"near", r"outside", r"on"]
+START_CUES: list[str] = [r"begin\w*", r"began", r"start\w*", r"launch\w*", r"break ground", r"kick\w* off"]
+
 SOURCE_CUES: list[str] = [
     r"according\s+to",
     r"reported\s+by",

@@ -141,6 +141,35 @@ PLACE_PREPOSITIONS: list[str] = [
 #: Places named without a capital or a preposition.
 PLACE_PHRASES: list[str] = ["région parisienne"]
 
+#: Regex fragments: words that say where a site is when a place follows them ("usine à
+#: Saint-Nazaire", "situé à Genas", "construira sa gigafactory à Loon-Plage"): site nouns and
+#: verbs of location. A place elsewhere in a claim ("confié à une agence de Lyon") is not where
+#: its subject is.
+SITE_CUES: list[str] = [
+    r"usines?",
+    r"sites?",
+    r"stades?",
+    r"entrepôts?",
+    r"sièges?",
+    r"campus",
+    r"centres? de données",
+    r"gigafactor(?:y|ies)",
+    r"situ[ée]e?s?",
+    r"se trouv\w*",
+    r"implant\w*",
+    r"install\w*",
+    r"localis\w*",
+    r"constru\w*",
+    r"bâti\w*",
+    r"sera",
+    r"verra le jour",
+]
+#: Regex fragments: the prepositions between a site cue and its place.
+SITE_PREPOSITIONS: list[str] = [r"à", r"au", r"aux", r"près\s+de", r"dans\s+(?:la|le|l['’]|les)?", r"sur"]
+#: Regex fragments: words that make a dated event its start ("la production démarrera en 2027"):
+#: the start of an event and the event itself are not compared by their years.
+START_CUES: list[str] = [r"débu\w*", r"commenc\w*", r"démarr\w*", r"lanc\w*", r"première pierre", r"coup d['’]envoi"]
+
 #: Regex fragments: cue words before a news organisation that is the source of a claim ("selon
 #: Reuters", "d'après l'AFP", "écrit Bloomberg").
 SOURCE_CUES: list[str] = [
