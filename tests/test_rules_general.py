@@ -267,6 +267,9 @@ def test_a_place_counts_as_where_a_site_is_only_after_a_site_word() -> None:
     assert compare(site_a, site_b).relation == Relation.contradicts  # two towns for one site
     judged = compare(site_a, design_a)
     assert judged is None or judged.relation != Relation.contradicts
+    shown = Article(id="s", language="fr", text="Le projet du stade Mistral a été présenté à la Maison Rouge.")
+    judged = compare(site_a, claim(shown, shown.text.rstrip("."), "stade Mistral"))
+    assert judged is None or judged.relation != Relation.contradicts  # where it was shown, not where it is
     wide = Article(id="w", language="en", text="The company will invest in a new stadium in northern Italy.")
     judged = compare(claim(wide, wide.text.rstrip("."), "stade Mistral"), site_a)
     assert judged is None or judged.relation != Relation.contradicts

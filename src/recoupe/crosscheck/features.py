@@ -39,9 +39,11 @@ _ROLES = {
     for language in (lexicon.fr, lexicon.en)
 }
 _PLACE_NAME = r"[A-ZÉÈÎ][\w’'-]+(?:[ -](?:(?:de|du|des|la|le)\s+|d['’])?[A-ZÉÈÎ][\w’'-]+)*"
-#: A place right after a site cue and its preposition: where the claim's site is.
+#: A place right after a site cue (at most three words between them) and its preposition: where
+#: the claim's site is. Further away, the place belongs to another phrase ("le stade … a été
+#: dévoilé à l'Hôtel de la Métropole").
 _SITE_PLACE = re.compile(
-    rf"(?i:\b(?:{lexicon.alternation(lexicon.SITE_CUES)})\b)[^.;:!?«»\"]{{0,40}}?"
+    rf"(?i:\b(?:{lexicon.alternation(lexicon.SITE_CUES)})\b)(?:\s+[\w’'-]+){{0,3}}?\s+"
     rf"(?<![\w-])(?i:{lexicon.alternation(lexicon.SITE_PREPOSITIONS)})\s+(?:(?i:l['’]|la\s+|le\s+|les\s+|the\s+))?"
     rf"(?P<p>{_PLACE_NAME})"
 )

@@ -150,7 +150,10 @@ def _copy_pairs(
             index[shingle].append(i)
     shared: dict[tuple[int, int], int] = defaultdict(int)
     for shingle, postings in index.items():
-        if postings_of(shingle_hash(shingle), len(postings)) > MAX_SHINGLE_POSTINGS:
+        # Boilerplate is counted over the sentences themselves (as an archive indexes them), not
+        # over the adjacent pairs read as one: a shingle across a sentence end counts 0.
+        real = sum(1 for p in postings if sentences[p].parts is None)
+        if postings_of(shingle_hash(shingle), real) > MAX_SHINGLE_POSTINGS:
             continue
         for x in range(len(postings)):
             for y in range(x + 1, len(postings)):
