@@ -304,3 +304,34 @@ def test_a_town_and_the_region_around_it_do_not_keep_two_amounts_apart() -> None
     in_town, in_region, in_other = (claim(x, x.text.rstrip("."), "Kessel") for x in (town, region, other_town))
     assert compare(in_town, in_region).relation == Relation.contradicts  # Brive may lie in the region
     assert compare(in_town, in_other).relation == Relation.unrelated  # two towns: two projects
+
+
+def test_a_conflict_does_not_take_in_claims_the_model_only_calls_compatible() -> None:
+    """Two towns for one stadium conflict; a third article's claim about the stadium's roof, which
+    the model calls compatible with both, stays a fact of its own."""
+    from recoupe.crosscheck.adjudicate import PairAdjudication
+    from recoupe.models import Usage
+
+    class Agreeable:
+        name, concurrency = "agreeable", 1
+
+        def __init__(self) -> None:
+            self.usage = Usage()
+            self.calls = 0
+
+        def complete(self, **_: object) -> PairAdjudication:
+            self.calls += 1
+            return PairAdjudication(relation="compatible", rationale="Both are about the stadium.")
+
+    texts = {
+        "a": "Le stade Mistral se trouve à Bron, a rappelé le club.",
+        "b": "Le stade Mistral est situé à Genas, a rappelé le club.",
+        "c": "Le stade Mistral se trouve désormais entièrement couvert, a rappelé le club.",
+    }
+    articles = [Article(id=k, language="fr", text=v) for k, v in texts.items()]
+    bundle = [ArticleClaims(article=x, claims=[claim(x, x.text.split(",")[0], "stade Mistral")]) for x in articles]
+    model = Agreeable()
+    report = crosscheck(Extraction(articles=bundle), model)
+    assert model.calls > 0  # the roof was put to the model
+    [conflict] = [f for f in report.facts if f.verdict == Verdict.conflicting]
+    assert {m.article_id for m in conflict.members} == {"a", "b"}

@@ -120,8 +120,13 @@ def _cluster(
 
     agree = _Agreement(facet, by_id, edges, contradicted, features)
     ordered = sorted(edges, key=lambda j: (_STRENGTH[j.relation], min(j.a, j.b), max(j.a, j.b)))
+    disputed = {x for j in edges if j.relation == Relation.contradicts for x in (j.a, j.b)}
     for j in ordered:
         if j.relation == Relation.contradicts:
+            continue
+        if j.decided_by == "model" and j.relation == Relation.compatible and {j.a, j.b} & disputed:
+            # A claim in a conflict joins others only on a firmer word than the model's
+            # "compatible", or the conflict takes in every loosely related claim of its subject.
             continue
         ra, rb = find(j.a), find(j.b)
         if ra != rb and all(agree(x, y) for x in members[ra] for y in members[rb]):
