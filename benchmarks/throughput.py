@@ -58,9 +58,11 @@ def _control(base_url: str, command: str) -> dict[str, Any]:
     return json.loads(payload["choices"][0]["message"]["content"])
 
 
-def _peak_rss_mb() -> float:
+def _peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak resident memory of this process (or, with ``RUSAGE_CHILDREN``, of its largest child
+    that has ended)."""
     # ru_maxrss is in KiB on Linux, in bytes on macOS.
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss = resource.getrusage(who).ru_maxrss
     return round(rss / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
 
 
@@ -68,11 +70,6 @@ def _children_cpu_s() -> float:
     """CPU seconds of this process's children that have ended (the extraction workers)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
-
-
-def _children_peak_rss_mb() -> float:
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return round(rss / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
 
 
 class _MemorySampler:
@@ -421,7 +418,7 @@ def worker(args: argparse.Namespace) -> int:
         # with worker processes: the largest worker's peak, and the peak of the sum over this
         # process and its workers (sampled every 0.2 s), resident and proportional (shared pages
         # divided among the processes that share them)
-        workers_peak_rss_mb=_children_peak_rss_mb(),
+        workers_peak_rss_mb=_peak_rss_mb(resource.RUSAGE_CHILDREN),
         total_peak_rss_mb=memory.peak_rss_mb,
         total_peak_pss_mb=memory.peak_pss_mb,
         stub=stub,

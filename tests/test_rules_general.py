@@ -8,10 +8,11 @@ from __future__ import annotations
 import datetime as dt
 
 from recoupe.crosscheck import compare, crosscheck
+from recoupe.crosscheck.adjudicate import PairAdjudication
 from recoupe.crosscheck.origins import article_origin
 from recoupe.extraction import span_claim
 from recoupe.extraction.claims import disagreements
-from recoupe.models import Article, ArticleClaims, Claim, Extraction, Relation, Span, Verdict
+from recoupe.models import Article, ArticleClaims, Claim, Extraction, Relation, Span, Usage, Verdict
 
 
 def claim(article: Article, quote: str, subject: str, text: str | None = None) -> Claim:
@@ -19,6 +20,20 @@ def claim(article: Article, quote: str, subject: str, text: str | None = None) -
     start = article.text.index(quote)
     made = span_claim(article, Span(start=start, end=start + len(quote)), quote, subject=subject)
     return made.model_copy(update={"text": text or quote}) if text else made
+
+
+class Agreeable:
+    """A model that calls every pair it is asked about compatible, and counts the calls."""
+
+    name, concurrency = "agreeable", 1
+
+    def __init__(self) -> None:
+        self.usage = Usage()
+        self.calls = 0
+
+    def complete(self, **_: object) -> PairAdjudication:
+        self.calls += 1
+        return PairAdjudication(relation="compatible", rationale="Both are about the same project.")
 
 
 FR = Article(
@@ -154,18 +169,6 @@ def test_a_claim_is_flagged_where_its_wording_disagrees_with_its_quote() -> None
 def test_a_pair_in_conflict_on_its_year_is_never_corroborated_by_the_model() -> None:
     """The model calls two statements compatible, the rules find their years differ: they never
     sit together in a corroborated fact."""
-    from recoupe.crosscheck.adjudicate import PairAdjudication
-    from recoupe.models import Usage
-
-    class Agreeable:
-        name, concurrency = "agreeable", 1
-
-        def __init__(self) -> None:
-            self.usage = Usage()
-
-        def complete(self, **_: object) -> PairAdjudication:
-            return PairAdjudication(relation="compatible", rationale="Both describe the same plant.")
-
     a = Article(id="a", language="fr", text="Le groupe Brevanne lancera la production de son usine en 2027.")
     b = Article(id="b", language="fr", text="Brevanne démarrera la production de la nouvelle usine en 2028.")
     c = Article(id="c", language="fr", text="Brevanne a confirmé le lancement de la production de son usine.")
@@ -180,18 +183,6 @@ def test_a_pair_in_conflict_on_its_year_is_never_corroborated_by_the_model() -> 
 def test_the_models_word_does_not_put_a_dated_plan_into_a_dispute_about_a_day() -> None:
     """The model calls "by 2030" compatible with "on Sunday": the claim about 2030 stays out of the
     conflict between Sunday and Monday."""
-    from recoupe.crosscheck.adjudicate import PairAdjudication
-    from recoupe.models import Usage
-
-    class Agreeable:
-        name, concurrency = "agreeable", 1
-
-        def __init__(self) -> None:
-            self.usage = Usage()
-
-        def complete(self, **_: object) -> PairAdjudication:
-            return PairAdjudication(relation="compatible", rationale="Both are about Brevanne's plan.")
-
     published = dt.date(2025, 11, 4)  # a Tuesday
     sunday = Article(id="a", published=published, language="fr", text="Brevanne a annoncé dimanche son projet.")
     monday = Article(id="b", published=published, language="fr", text="Brevanne a annoncé lundi son projet.")
@@ -309,20 +300,6 @@ def test_a_town_and_the_region_around_it_do_not_keep_two_amounts_apart() -> None
 def test_a_conflict_does_not_take_in_claims_the_model_only_calls_compatible() -> None:
     """Two towns for one stadium conflict; a third article's claim about the stadium's roof, which
     the model calls compatible with both, stays a fact of its own."""
-    from recoupe.crosscheck.adjudicate import PairAdjudication
-    from recoupe.models import Usage
-
-    class Agreeable:
-        name, concurrency = "agreeable", 1
-
-        def __init__(self) -> None:
-            self.usage = Usage()
-            self.calls = 0
-
-        def complete(self, **_: object) -> PairAdjudication:
-            self.calls += 1
-            return PairAdjudication(relation="compatible", rationale="Both are about the stadium.")
-
     texts = {
         "a": "Le stade Mistral se trouve à Bron, a rappelé le club.",
         "b": "Le stade Mistral est situé à Genas, a rappelé le club.",

@@ -52,11 +52,20 @@ def _settings(settings: Any) -> Settings | None:
     return settings
 
 
-def _extraction(items: list[Article | ArticleError], model: LLM, llm: LLM | None, on_done: OnDone | None) -> Extraction:
-    """The extraction of ``items``: in worker processes when the settings ask for them and recoupe
-    made the model (a model passed in is used as it is), else with ``model`` here."""
-    if llm is None and model.settings.processes > 1:
-        return extract_in_processes(items, model.settings, on_done=on_done)
+def _resolved(settings: Any, llm: LLM | None) -> Settings | None:
+    """The settings a model will be made from (the environment's when none are given), or None
+    when a model is passed in (it is used as it is)."""
+    checked = _settings(settings)
+    return None if llm is not None else (checked or Settings.from_env())
+
+
+def _extraction(
+    items: list[Article | ArticleError], model: LLM, settings: Settings | None, on_done: OnDone | None
+) -> Extraction:
+    """In worker processes when the settings ask for them (each makes its own model), else with
+    ``model`` here."""
+    if settings is not None and settings.processes > 1:
+        return extract_in_processes(items, settings, on_done=on_done)
     return extract_articles(items, model, chunk_chars=model.target_chars, on_done=on_done)
 
 
@@ -76,8 +85,11 @@ def extract(
     (5, 0)
     """
     items = _items(articles)
-    with using_llm(llm, _settings(settings)) as model:
-        return _extraction(items, model, llm, on_done)
+    made = _resolved(settings, llm)
+    if made is not None and made.processes > 1:  # the workers make their own models: none here
+        return extract_in_processes(items, made, on_done=on_done)
+    with using_llm(llm, made) as model:
+        return extract_articles(items, model, chunk_chars=model.target_chars, on_done=on_done)
 
 
 def extract_claims(article: Article, settings: Settings | None = None, *, llm: LLM | None = None) -> ArticleClaims:
@@ -128,6 +140,7 @@ def check(
     )
 
     items = _items(articles)
-    with using_llm(llm, _settings(settings)) as model:
-        extraction = _extraction(items, model, llm, on_done)
+    made = _resolved(settings, llm)
+    with using_llm(llm, made) as model:
+        extraction = _extraction(items, model, made, on_done)
         return crosscheck(extraction, model, adjudicate=adjudicate, model_contradictions=model_contradictions)

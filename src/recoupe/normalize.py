@@ -19,6 +19,7 @@ from .lexicon import fold
 from .models import Amount, Bound, Modality, Quantity, TimeRef
 
 __all__ = [
+    "NOT_PLACES",
     "find_location",
     "fold",
     "guess_modality",
@@ -346,7 +347,8 @@ def guess_modality(quote: str, sentence: str = "") -> Modality:
     return Modality.reported_fact
 
 
-_NOT_PLACES = set(_WEEKDAYS) | set(_MONTHS) | lexicon.NOT_PLACES
+#: Capitalised words after a preposition that are not places (weekdays, months, "Choose France"...).
+NOT_PLACES = frozenset(set(_WEEKDAYS) | set(_MONTHS) | lexicon.NOT_PLACES)
 _PLACE = re.compile(
     rf"\b(?:{lexicon.alternation(lexicon.PLACE_PREPOSITIONS)})\s+"
     r"(?P<p>(?:[A-ZÉÈÎ][\w’'-]+)(?:[ -](?:[A-ZÉÈÎ][\w’'-]+))*)"
@@ -359,7 +361,7 @@ def find_location(text: str) -> str | None:
     "région parisienne"."""
     for m in _PLACE.finditer(text):
         place = m.group("p")
-        if place.lower() not in _NOT_PLACES:
+        if place.lower() not in NOT_PLACES:
             return place
     phrase = _PLACE_PHRASE.search(text)
     return phrase.group(0) if phrase else None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from .. import lexicon
 from ..lexicon import fold
 from ..models import Claim
-from ..normalize import find_location
+from ..normalize import NOT_PLACES, find_location
 
 __all__ = [
     "ClaimFeatures",
@@ -144,14 +144,11 @@ def _place_name(claim: Claim) -> tuple[str | None, bool]:
     "will be built in Loon-Plage"); and whether that place is a wide area (a region, a country)."""
     for text in (claim.quote, claim.text):
         m = _SITE_PLACE.search(text or "")
-        if m is None or m.group("p").lower() in _NOT_PLACES:
+        if m is None or m.group("p").lower() in NOT_PLACES:
             continue
         key = fold(m.group("p")).strip()
         return key, _place_kind(key) != "town"
     return None, False
-
-
-_NOT_PLACES = frozenset(lexicon.NOT_PLACES) | set(lexicon.WEEKDAYS) | set(lexicon.MONTHS)
 
 
 #: Countries (folded), wide areas too.

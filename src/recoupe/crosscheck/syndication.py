@@ -56,6 +56,8 @@ MIN_SHARED_SHINGLES = 3
 MAX_SHINGLE_POSTINGS = 50
 
 _WORD = re.compile(r"\w+")
+#: Most characters between two sentences read as one (the space after a full stop).
+_ADJACENT = 3
 
 
 @dataclass(frozen=True)
@@ -124,10 +126,6 @@ def _sentences(
             if y.span.start - x.span.end <= _ADJACENT:
                 out.append(_Sentence(n, Span(start=x.span.start, end=y.span.end), f"{x.folded} {y.folded}", (k, k + 1)))
     return out, counts
-
-
-#: Most characters between two sentences read as one (the space after a full stop).
-_ADJACENT = 3
 
 
 def sentence_shingles(

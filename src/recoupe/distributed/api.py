@@ -73,7 +73,5 @@ def add_to_archive(
     extraction.articles.extend(ArticleClaims(article=a, claims=[]) for a in held)
     report = archive.add_extracted(extraction)
     if fresh:
-        from .workers import merge_usage
-
-        merge_usage(report.usage, extraction.usage)
+        report.usage.add(extraction.usage)
     return report

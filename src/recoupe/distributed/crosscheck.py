@@ -58,7 +58,6 @@ from .workers import (
     cluster_cpus,
     dumps,
     loads,
-    merge_usage,
     usage_delta,
 )
 
@@ -389,7 +388,7 @@ def crosscheck(
             stats.decided_by_rule += int(row["rule"])
             stats.sent_to_model += int(row["sent"])
             if row["usage"]:
-                merge_usage(usage, loads(row["usage"]))
+                usage.add(loads(row["usage"]))
             judged_by = judged_by or str(row["model"])
 
     clock.lap("judging")

@@ -24,7 +24,6 @@ from .workers import (
     cluster_cpus,
     dumps,
     loads,
-    merge_usage,
     usage_delta,
 )
 
@@ -129,7 +128,7 @@ def extract(
     for row in rows:
         outcomes[int(row["position"])] = loads(row["outcome"])
         if row["usage"]:
-            merge_usage(usage, loads(row["usage"]))
+            usage.add(loads(row["usage"]))
         result.model = result.model or str(row["model"])
     for n in range(len(good)):
         outcome = outcomes[n]

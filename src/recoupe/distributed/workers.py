@@ -18,7 +18,6 @@ __all__ = [
     "build_model",
     "close_model",
     "cluster_cpus",
-    "merge_usage",
     "stop_embedded_servers",
     "usage_delta",
 ]
@@ -111,11 +110,6 @@ def close_model(model: Model | None) -> None:
 def usage_delta(after: Usage, before: Usage) -> Usage:
     """What ``after`` counts beyond ``before`` (both of one model)."""
     return after.since(before)
-
-
-def merge_usage(into: Usage, more: Usage) -> None:
-    """Add ``more`` to ``into`` stage by stage."""
-    into.add(more)
 
 
 def dumps(value: Any) -> bytes:
