@@ -20,9 +20,11 @@ from .models import Amount, Bound, Modality, Quantity, TimeRef
 
 __all__ = [
     "NOT_PLACES",
+    "canonical_unit",
     "find_location",
     "fold",
     "guess_modality",
+    "is_known_unit",
     "main_quantity",
     "parse_quantities",
     "parse_time",
@@ -46,6 +48,9 @@ _AMOUNT = re.compile(
     + r"(?:\s*(?:d['’]\s*|de\s+)?(?P<cur>euros?|€|dollars?|\$|usd|eur|livres?|£|gbp|pounds)(?![\w]))?",
     re.IGNORECASE,
 )
+_PER_CENT = re.compile(r"\s*(?:pour\s*cent|per\s*cent)\b", re.I)
+_DAY_OF_MONTH = re.compile(rf"\s*(?:er\s+)?(?:{'|'.join(lexicon.MONTHS)})\b", re.I)
+_MONTH_BEFORE = re.compile(rf"\b(?:{'|'.join(lexicon.MONTHS)})\s+$", re.I)
 _ONE_SCALE = re.compile(r"\b(?:un|une|one|a)\s+(milliard|million|billion)\b", re.I)
 _SCALE_AFTER_DIGIT = re.compile(r"(\d)(\s*)(milliards?|millions?|mille|billions?)\b", re.I)
 # Private-use stand-ins keep scale words that follow digits away from the number-word converter.
@@ -57,7 +62,9 @@ _PROTECT = {
     "mille": "\ue005",
     "billion": "\ue006",
     "billions": "\ue007",
+    " pour cent": "\ue008",
 }
+_PER_CENT_WORDS = re.compile(r"(\S)\s+pour\s+cent\b", re.I)
 _RESTORE = str.maketrans({v: k for k, v in _PROTECT.items()})
 
 
@@ -83,6 +90,7 @@ def _to_float(raw: str, language: str) -> float | None:
 
 def _numberize(text: str, language: str) -> str:
     """Digits for number words ("quatre milliards" -> "4 milliards"; "un milliard" -> "1 milliard")."""
+    text = _PER_CENT_WORDS.sub(lambda m: m.group(1) + "\ue008", text)  # "pour cent" is not "100"
     text = _ONE_SCALE.sub(lambda m: f"1 {m.group(1)}", text)
     text = _SCALE_AFTER_DIGIT.sub(
         lambda m: m.group(1) + m.group(2) + _PROTECT.get(m.group(3).lower(), m.group(3)), text
@@ -92,7 +100,41 @@ def _numberize(text: str, language: str) -> str:
     return text.translate(_RESTORE)
 
 
+def canonical_unit(unit: str | None) -> str | None:
+    """One name for a unit in either language and number ("seats", "places" -> "place"; "days",
+    "jours" -> "jour"); a word the lexicon does not know is kept in its singular form."""
+    if not unit:
+        return None
+    low = unit.strip().lower()
+    if low in _UNIT_ALIASES:
+        return _UNIT_ALIASES[low]
+    if unit in _UNIT_ALIASES.values():
+        return unit
+    singular = re.sub(r"(?<=\w{3})[sx]$", "", low)
+    return _UNIT_ALIASES.get(singular, singular)
+
+
+def is_known_unit(unit: str | None) -> bool:
+    """Whether the lexicon knows ``unit`` (two known units that differ count different things)."""
+    return unit is not None and canonical_unit(unit) in _KNOWN_UNITS
+
+
+_KNOWN_UNITS = frozenset(_UNIT_ALIASES.values())
+#: Words after a number that are not what it counts.
+_NOT_UNITS = frozenset(
+    lexicon.SUBJECT_STOPWORDS
+    | lexicon.ENTITY_STOPWORDS
+    | set(lexicon.MONTHS)
+    | set(lexicon.WEEKDAYS)
+    | set(_SCALES)
+    | set(_CURRENCY_WORDS)
+    | lexicon.NOT_UNITS
+)
+
+
 def _unit_after(rest: str) -> str | None:
+    """What the number before ``rest`` counts: a unit the lexicon knows ("emplois", "seats"), else
+    the lower-case noun that follows it ("six matches", "trois usines")."""
     words = re.findall(r"%|[\w’'-]+", rest[:60])
     for word in words[:4]:
         low = word.lower().strip("’'")
@@ -100,6 +142,8 @@ def _unit_after(rest: str) -> str | None:
             continue
         if low in _UNIT_ALIASES:
             return _UNIT_ALIASES[low]
+        if word.isalpha() and word.islower() and len(word) >= 3 and low not in _NOT_UNITS:
+            return canonical_unit(low)
         return None
     return None
 
@@ -133,11 +177,13 @@ def _scan(text: str, language: str) -> list[_Found]:
         if scale:
             value *= _SCALES[scale]
         unit = None if currency else _unit_after(text[m.end() :])
-        if text[m.end() : m.end() + 1] == "%" or text[m.end() : m.end() + 2].strip() == "%":
+        if text[m.end() : m.end() + 2].strip().startswith("%") or _PER_CENT.match(text, m.end()):
             unit = "%"
-        is_year = not scale and not currency and unit is None and re.fullmatch(r"(19|20)\d\d", m.group("num"))
-        if is_year:
-            continue
+        known = unit is not None and unit in _KNOWN_UNITS
+        is_year = not scale and not currency and not known and re.fullmatch(r"(19|20)\d\d", m.group("num"))
+        day = _DAY_OF_MONTH.match(text, m.end()) or _MONTH_BEFORE.search(text, 0, m.start())
+        if is_year or (not scale and not currency and day):
+            continue  # a year, or the day of a date ("le 16 juin", "March 9")
         # A bare small number with no unit or currency is rarely a check-worthy quantity.
         if not scale and not currency and unit is None and value < 10 and "," not in m.group("num"):
             continue
@@ -354,6 +400,11 @@ _PLACE = re.compile(
     r"(?P<p>(?:[A-ZÉÈÎ][\w’'-]+)(?:[ -](?:[A-ZÉÈÎ][\w’'-]+))*)"
 )
 _PLACE_PHRASE = re.compile(lexicon.alternation(lexicon.PLACE_PHRASES, escape=True), re.I)
+
+
+def places_in(text: str) -> set[str]:
+    """Every place ``text`` names after a preposition ("à Dunkerque", "in Loon-Plage")."""
+    return {m.group("p") for m in _PLACE.finditer(text) if m.group("p").lower() not in NOT_PLACES}
 
 
 def find_location(text: str) -> str | None:

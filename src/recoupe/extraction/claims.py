@@ -20,6 +20,7 @@ from ..lexicon import fold
 from ..models import Alignment, Article, Chunk, Claim, Quantity, Sentence, Span
 from ..normalize import find_location, guess_modality, main_quantity, parse_quantities, parse_time, weekday_of
 from .schema import MAX_QUOTE_CHARS, ClaimDraft
+from .subjects import Subjects
 
 __all__ = ["build_claim", "claim_wording", "claimant_in", "fill_claim", "infer_subject", "named_in", "span_claim"]
 
@@ -209,12 +210,19 @@ def span_claim(
     )
 
 
-def build_claim(article: Article, draft: ClaimDraft, chunk: Chunk, sentences: Sequence[Sentence]) -> Claim:
+def build_claim(
+    article: Article,
+    draft: ClaimDraft,
+    chunk: Chunk,
+    sentences: Sequence[Sentence],
+    subjects: Subjects | None = None,
+) -> Claim:
     """Ground a draft in the article and fill what the code can compute: the quote (extended to
     the end of its clause when the decoder closed it at its length limit,
     :func:`~recoupe.grounding.extend_to_clause`),
-    the wording from the quote (:func:`claim_wording`), the claimant from the quote's sentence,
-    every other field from the quote."""
+    the wording from the quote (:func:`claim_wording`), the subject from the quote and the text
+    before it (``subjects``, :class:`~recoupe.extraction.subjects.Subjects`; the model's where they
+    find none), the claimant from the quote's sentence, every other field from the quote."""
     text = article.text
     words = draft.quote.strip()
     cut = len(words) >= MAX_QUOTE_CHARS
@@ -236,7 +244,11 @@ def build_claim(article: Article, draft: ClaimDraft, chunk: Chunk, sentences: Se
         quote = grounding.span.slice(text)
         sentence = sentence_at(grounding.span, sentences)
         sentence_text = sentence.text if sentence else quote
-    subject = named_in(draft.subject, text) or draft.subject or infer_subject(quote)
+    proposed = named_in(draft.subject, text) or draft.subject
+    if subjects is not None and grounding.span is not None:
+        subject = subjects.subject_for(grounding.span, quote, proposed) or infer_subject(quote)
+    else:
+        subject = proposed or infer_subject(quote)
     return fill_claim(
         article,
         text=claim_wording(quote, subject),

@@ -26,8 +26,9 @@ from ..models import (
     Sentence,
 )
 from .claims import build_claim
-from .coverage import coverage_claims
+from .coverage import carry_currency, coverage_claims
 from .schema import EXTRACT_PROMPT, ClaimDraft, ClaimDrafts
+from .subjects import Subjects
 
 __all__ = ["OnDone", "admit", "extract_articles", "extract_one"]
 
@@ -121,21 +122,23 @@ class _Plan:
         grounded: list[Claim] = []
         ungrounded: list[Claim] = []
         seen: set[str] = set()
+        subjects = Subjects(self.article, self.sentences)
         for chunk in self.chunks:
             drafts = self.drafts[chunk.index]
             assert isinstance(drafts, list)
             for draft in drafts:
                 if not draft.quote.strip():
                     continue
-                claim = build_claim(self.article, draft, chunk, self.sentences)
+                claim = build_claim(self.article, draft, chunk, self.sentences, subjects)
                 if claim.id in seen:
                     continue
                 seen.add(claim.id)
                 (ungrounded if claim.alignment is Alignment.none else grounded).append(claim)
         grounded = _dedupe(sorted(grounded, key=_position))
         if fill_gaps:
-            extra = coverage_claims(self.article, self.sentences, self.chunks, grounded)
+            extra = coverage_claims(self.article, self.sentences, self.chunks, grounded, subjects)
             grounded = sorted(grounded + extra, key=_position)
+        grounded = carry_currency(self.article, self.sentences, grounded)
         return ArticleClaims(
             article=self.article,
             claims=grounded + (ungrounded if keep_ungrounded else []),

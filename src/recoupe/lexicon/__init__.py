@@ -31,6 +31,7 @@ __all__ = [
     "BOILERPLATE",
     "BOUND_PATTERNS",
     "CLAIMANT_CUES",
+    "CLAUSE_CONJUNCTIONS",
     "CURRENCIES",
     "DETERMINERS",
     "ENGLISH_WEEKDAY_NAMES",
@@ -38,9 +39,14 @@ __all__ = [
     "EVENT_PREDICATES",
     "FRENCH_MONTHS",
     "GENERIC_ORGANISATIONS",
+    "LEAD_JOINERS",
+    "LEAD_OPENERS",
     "MONTHS",
+    "NAME_LINKS",
     "NEWS_ORGANISATIONS",
     "NOT_PLACES",
+    "NOT_UNITS",
+    "NP_DETERMINERS",
     "PLACE_COUNTRY",
     "PLACE_PHRASES",
     "PLACE_PREPOSITIONS",
@@ -49,6 +55,7 @@ __all__ = [
     "QUALIFIERS",
     "QUARTERS",
     "REGIONS",
+    "RELATIVE_PRONOUNS",
     "RELAY_CUES",
     "ROLES",
     "ROLE_COMPLEMENTS",
@@ -117,6 +124,15 @@ EVENT_PREDICATES: frozenset[str] = frozenset({"production", "opening", "works"})
 #: Words that join two subjects ("Microsoft et Amazon", "LRFC and the city").
 #: Words that stand for a quote's subject at its start ("il", "the company").
 SUBJECT_PRONOUNS: list[str] = fr.SUBJECT_PRONOUNS + en.SUBJECT_PRONOUNS
+#: What opens a sentence before its subject, what opens a noun phrase, what links a head noun to its
+#: name (:mod:`recoupe.extraction.subjects`).
+LEAD_OPENERS: list[str] = fr.LEAD_OPENERS + en.LEAD_OPENERS
+LEAD_JOINERS: list[str] = fr.LEAD_JOINERS + en.LEAD_JOINERS
+NP_DETERMINERS: list[str] = fr.NP_DETERMINERS + en.NP_DETERMINERS
+NAME_LINKS: list[str] = fr.NAME_LINKS + en.NAME_LINKS
+RELATIVE_PRONOUNS: list[str] = fr.RELATIVE_PRONOUNS + en.RELATIVE_PRONOUNS
+CLAUSE_CONJUNCTIONS: list[str] = fr.CLAUSE_CONJUNCTIONS + en.CLAUSE_CONJUNCTIONS
+NOT_UNITS: frozenset[str] = fr.NOT_UNITS | en.NOT_UNITS
 SUBJECT_JOINERS: list[str] = [r"\s+et\s+", r"\s+and\s+", r"\s*,\s*", r"\s*&\s*"]
 
 

@@ -56,6 +56,37 @@ UNITS: dict[str, str] = {
     "centers": "centre",
     "projects": "projet",
     "ceos": "PDG",
+    "ceo": "PDG",
+    "person": "personne",
+    "employee": "employé",
+    "seats": "place",
+    "seat": "place",
+    "days": "jour",
+    "day": "jour",
+    "matches": "match",
+    "match": "match",
+    "games": "match",
+    "tickets": "billet",
+    "ticket": "billet",
+    "hectares": "hectare",
+    "hectare": "hectare",
+    "kilometres": "km",
+    "kilometers": "km",
+    "miles": "mile",
+    "cars": "voiture",
+    "car": "voiture",
+    "vehicles": "voiture",
+    "stadiums": "stade",
+    "stadium": "stade",
+    "plants": "usine",
+    "plant": "usine",
+    "factories": "usine",
+    "gwh": "GWh",
+    "startups": "startup",
+    "centres": "centre",
+    "center": "centre",
+    "centre": "centre",
+    "project": "projet",
 }
 UNIT_FILLERS: frozenset[str] = frozenset({"new", "more", "additional"})
 BOUND_PATTERNS: dict[str, list[str]] = {
@@ -192,3 +223,66 @@ BOILERPLATE: list[str] = [
 
 #: Words that open a quote in place of its subject's name ("it will create 500 jobs").
 SUBJECT_PRONOUNS: list[str] = [r"it", r"he", r"she", r"they", r"the\s+company", r"the\s+group", r"the\s+firm"]
+
+#: Words that open a sentence before its subject, up to the next comma ("According to Reuters, the
+#: plant ..."): the subject is read after them.
+LEAD_OPENERS: list[str] = [
+    r"according\s+to",
+    r"for",
+    r"while",
+    r"after",
+    r"before",
+    r"with",
+    r"thanks\s+to",
+    r"as",
+    r"in",
+    r"however",
+    r"meanwhile",
+    r"in\s+addition",
+    r"overall",
+    r"on\s+\w+day",
+]
+LEAD_JOINERS: list[str] = [r"but", r"and", r"or", r"then", r"also"]
+NP_DETERMINERS: list[str] = [
+    r"the",
+    r"a",
+    r"an",
+    r"this",
+    r"that",
+    r"these",
+    r"those",
+    r"its",
+    r"their",
+    r"our",
+    r"several",
+    r"some",
+]
+NAME_LINKS: list[str] = [r"of\s+the", r"of"]
+#: Words that open a relative clause: a clause that opens with one has no subject of its own.
+RELATIVE_PRONOUNS: list[str] = [r"which", r"who", r"whose", r"where"]
+#: Conjunctions that join two statements, where a code-made claim may end or start.
+CLAUSE_CONJUNCTIONS: list[str] = [r"and", r"while", r"whereas", r"but"]
+#: Lower-case words after a number that never say what it counts ("3 fois", "2 000 contre").
+NOT_UNITS: frozenset[str] = frozenset(
+    {
+        "times",
+        "for",
+        "with",
+        "from",
+        "into",
+        "over",
+        "under",
+        "between",
+        "per",
+        "than",
+        "and",
+        "who",
+        "which",
+        "that",
+        "million",
+        "billion",
+        "last",
+        "next",
+        "first",
+    }
+)

@@ -70,7 +70,6 @@ UNITS: dict[str, str] = {
     "startup": "startup",
     "start-ups": "startup",
     "start-up": "startup",
-    "pour": "%",
     "ans": "an",
     "an": "an",
     "années": "an",
@@ -81,6 +80,33 @@ UNITS: dict[str, str] = {
     "projets": "projet",
     "projet": "projet",
     "pdg": "PDG",
+    "places": "place",
+    "place": "place",
+    "sièges": "place",
+    "jours": "jour",
+    "jour": "jour",
+    "matches": "match",
+    "matchs": "match",
+    "match": "match",
+    "rencontres": "match",
+    "billets": "billet",
+    "billet": "billet",
+    "hectares": "hectare",
+    "hectare": "hectare",
+    "ha": "hectare",
+    "km": "km",
+    "kilomètres": "km",
+    "voitures": "voiture",
+    "voiture": "voiture",
+    "véhicules": "voiture",
+    "stades": "stade",
+    "stade": "stade",
+    "usines": "usine",
+    "usine": "usine",
+    "gwh": "GWh",
+    "mw": "MW",
+    "gw": "GW",
+    "gpu": "GPU",
 }
 #: Words that may sit between a number and its unit ("3 000 nouveaux emplois").
 UNIT_FILLERS: frozenset[str] = frozenset(
@@ -373,3 +399,88 @@ SUBJECT_PRONOUNS: list[str] = [
     r"la\s+firme",
     r"l['’]américain",
 ]
+
+#: Words that open a sentence before its subject, up to the next comma ("Selon l'Élysée, ce sommet
+#: ..."; "Grâce à cet investissement, le pays ..."): the subject is read after them.
+LEAD_OPENERS: list[str] = [
+    r"selon",
+    r"d['’]après",
+    r"pour",
+    r"alors\s+que",
+    r"grâce\s+à",
+    r"après",
+    r"avant",
+    r"avec",
+    r"hors",
+    r"dans",
+    r"en\s+revanche",
+    r"par\s+ailleurs",
+    r"de\s+son\s+côté",
+    r"de\s+leur\s+côté",
+    r"en\s+outre",
+    r"au\s+total",
+    r"à\s+terme",
+    r"lors\s+d[eu]",
+]
+#: Words that join a sentence to the one before without being its subject ("Mais la Région ...").
+LEAD_JOINERS: list[str] = [r"mais", r"et", r"ou", r"puis", r"enfin", r"ainsi", r"aussi"]
+#: Words that open a noun phrase: what follows is its head ("le stade", "cette enceinte").
+NP_DETERMINERS: list[str] = [
+    r"l['’]",
+    r"d['’]",
+    r"la",
+    r"le",
+    r"les",
+    r"un",
+    r"une",
+    r"des",
+    r"du",
+    r"ce",
+    r"cet",
+    r"cette",
+    r"ces",
+    r"son",
+    r"sa",
+    r"ses",
+    r"leur",
+    r"leurs",
+    r"notre",
+    r"nos",
+    r"plusieurs",
+]
+#: Words that join a head noun to the name it belongs to ("stade du Grand Large").
+NAME_LINKS: list[str] = [r"de\s+la", r"de\s+l['’]", r"du", r"des", r"de", r"d['’]"]
+#: Words that open a relative clause: a clause that opens with one has no subject of its own.
+RELATIVE_PRONOUNS: list[str] = [r"qui", r"que", r"dont", r"lequel", r"laquelle", r"où"]
+#: Conjunctions that join two statements, where a code-made claim may end or start.
+CLAUSE_CONJUNCTIONS: list[str] = [r"et", r"tandis\s+que", r"alors\s+que", r"mais"]
+#: Lower-case words after a number that never say what it counts ("3 fois", "2 000 contre").
+NOT_UNITS: frozenset[str] = frozenset(
+    {
+        "fois",
+        "ans",
+        "heures",
+        "minutes",
+        "dont",
+        "contre",
+        "sur",
+        "pour",
+        "par",
+        "et",
+        "ou",
+        "avec",
+        "entre",
+        "vers",
+        "sous",
+        "chez",
+        "depuis",
+        "selon",
+        "millions",
+        "milliards",
+        "prochaines",
+        "derniers",
+        "premiers",
+        "dernières",
+        "premières",
+    }
+)

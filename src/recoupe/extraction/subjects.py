@@ -1,0 +1,187 @@
+"""A claim's subject, read by the code from the claim's own words and the text before them.
+
+A small model names one subject and copies it onto every claim of a request ("the Lyon
+metropolitan authority" for "the stadium will grow to 62,000 seats"); a claim made by the code has
+no subject at all. Both get theirs here, by three rules a reader applies without thinking:
+
+1. **A name at the head of the claim is its subject**: "La Métropole en apportera 180 millions" is
+   about the Métropole, once the words before the subject are set aside ("Selon l'Élysée, ce
+   sommet ...", "Mais la Région ...").
+2. **A noun phrase stands for the name it was first attached to**: "le stade" is the "stade du
+   Grand Large" the article named before, "the stadium" its "Grand Large stadium", "ce sommet" the
+   "sommet Choose France".
+3. **Otherwise the subject carries over** from the sentences before ("Il", "the company", "Construction
+   is due to begin", "Public money will cover 40 %"): news text keeps its subject from one
+   sentence to the next.
+
+A word counts as a name only if the article writes it capitalised somewhere other than at the
+start of a sentence ("Microsoft", "Grand Large"), or all in capitals ("LRFC"): "Construction" or
+"Public" at the head of a sentence are not names. The model's subject is used only where none of
+the three rules finds one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import cached_property
+
+from .. import lexicon
+from ..lexicon import fold
+from ..models import Article, Sentence, Span
+from ..normalize import places_in
+
+__all__ = ["Subjects"]
+
+_WORD = r"[\w’'-]+"
+_CAPITAL = r"[A-ZÀ-ÖØ-Þ]"
+_LINKS = lexicon.alternation(lexicon.NAME_LINKS)
+#: A run of capitalised words, linked by "de", "du", "of"... ("Métropole de Lyon", "Grand Large").
+_NAME_WORD = rf"{_CAPITAL}(?:[\w’'&.-]*[\w&])?"
+_NAME = re.compile(rf"{_NAME_WORD}(?:(?:[ \u00a0]+(?:{_LINKS})[ \u00a0]*|[ \u00a0-]+){_NAME_WORD})*")
+_HEAD = r"(?P<head>[a-zà-öø-ÿ][\w-]{2,})"
+#: A thing attached to a name: "stade du Grand Large", "Grand Large stadium", "Voltéra's plant".
+_THINGS = [
+    re.compile(rf"(?<!\w){_HEAD}[ \u00a0]+(?:{_LINKS})[ \u00a0]*[«\"“]?[ \u00a0]*(?P<name>{_NAME.pattern})"),
+    # in English the name comes first; a one-word name only with "'s" (not "French port")
+    re.compile(rf"(?P<name>{_NAME.pattern})(?P<s>['’]s)?[ \u00a0]+{_HEAD}"),
+    # a noun set before a name ("battery maker Voltéra", "le constructeur Norvane")
+    re.compile(rf"(?<!\w){_HEAD}[ \u00a0]+(?P<name>{_NAME.pattern})"),
+]
+
+_OPENER = re.compile(
+    rf"^(?:{lexicon.alternation(lexicon.LEAD_OPENERS)})\b[^,;:]{{0,90}}[,;:]\s*",
+    re.I,
+)
+_JOINER = re.compile(rf"^(?:{lexicon.alternation(lexicon.LEAD_JOINERS)})\b[\s,]*", re.I)
+_DETERMINER = re.compile(rf"^(?:{lexicon.alternation(lexicon.NP_DETERMINERS)})(?:\b|(?<=['’]))\s*", re.I)
+_PRONOUN = re.compile(
+    rf"^(?:qu['’]\s*)?(?:{lexicon.alternation(lexicon.SUBJECT_PRONOUNS + lexicon.RELATIVE_PRONOUNS)})\b", re.I
+)
+_PUNCTUATION = re.compile(r"^[\s«»\"“”‘’'(\[—–-]+")
+#: A wire dateline before the first sentence ("LYON (AFP) -", "DUNKIRK, France, March 9 (Reuters) -").
+_DATELINE = re.compile(r"^[A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ' .-]{2,}(?:,[^()\n]{0,40})?\s*\([^)\n]{1,30}\)\s*[-–—]+\s*")
+#: Words that are never a head noun.
+_NOT_HEADS = frozenset(lexicon.SUBJECT_STOPWORDS | lexicon.ENTITY_STOPWORDS)
+#: A capitalised word after something that does not end a sentence: a name.
+_MID_SENTENCE = re.compile(
+    rf"(?<=[\w,;:)’'%»\"][ \u00a0])({_CAPITAL}[\w’'-]*)|(?<=[\w,;:)%][ \u00a0]\()({_CAPITAL}[\w’'-]*)"
+)
+#: A noun phrase, then a name between commas: the name is the subject ("Le président de
+#: Microsoft, Brad Smith, a déclaré", "Its chief executive, Paul Ferrand, said").
+_APPOSITION = re.compile(rf"^[^,;:]{{2,60}},[ \u00a0]*(?P<name>{_NAME.pattern})[ \u00a0]*,")
+
+
+def _lead(text: str) -> str:
+    """``text`` without what opens it before its subject: punctuation, "Selon X,", "Mais"."""
+    previous = None
+    while previous != text:
+        previous = text
+        text = _PUNCTUATION.sub("", text)
+        text = _DATELINE.sub("", text)
+        text = _OPENER.sub("", text)
+        text = _JOINER.sub("", text)
+    return text
+
+
+class Subjects:
+    """The subjects of one article's claims (see the module's rules)."""
+
+    def __init__(self, article: Article, sentences: Sequence[Sentence]) -> None:
+        self.article = article
+        self.sentences = [s for s in sentences if s.kind == "body"]
+
+    @cached_property
+    def _names(self) -> frozenset[str]:
+        """The words the article writes as names: capitalised in mid-sentence, or all capitals."""
+        text = self.article.text
+        found = {m.group(1) or m.group(2) for m in _MID_SENTENCE.finditer(text)}
+        found |= set(re.findall(r"\b[A-ZÀ-ÖØ-Þ]{2,5}\b", text))  # not a dateline's "DUNKIRK"
+        never = lexicon.SUBJECT_STOPWORDS | set(lexicon.MONTHS) | set(lexicon.WEEKDAYS)
+        return frozenset(found - {w.capitalize() for w in never})
+
+    @cached_property
+    def _places(self) -> frozenset[str]:
+        return frozenset(fold(p) for p in places_in(self.article.text))
+
+    def _may_be_subject(self, name: str) -> bool:
+        """Whether a name may be a subject carried to other sentences: not a place the article
+        names as one ("à Dunkerque"), not a news organisation."""
+        key = fold(name)
+        return key not in self._places and key not in lexicon.NEWS_ORGANISATIONS
+
+    def _is_name(self, word: str) -> bool:
+        word = re.sub(r"^[LDld][’']", "", word)
+        return word in self._names
+
+    def _name_at(self, text: str) -> str | None:
+        """The name that ``text`` opens with, trimmed of trailing links and stop-words."""
+        m = _NAME.match(text)
+        if m is None:
+            return None
+        words = re.split(r"(\s+)", m.group())
+        # keep the longest prefix that ends on a name word
+        while words and not self._is_name(words[-1]):
+            words.pop()
+            while words and (words[-1].isspace() or re.fullmatch(rf"(?:{_LINKS})", words[-1], re.I)):
+                words.pop()
+        name = "".join(words).strip(" -")
+        if not name or not self._is_name(name.split()[0]):
+            return None
+        return name
+
+    @cached_property
+    def _things(self) -> list[tuple[int, str, str]]:
+        """(position, head noun, name) of every thing the article attaches to a name: "stade du
+        Grand Large", "projet de Voltéra", "Grand Large stadium", "Voltéra's gigafactory"."""
+        found: list[tuple[int, str, str]] = []
+        for sentence in self.sentences:
+            for pattern in _THINGS:
+                for m in pattern.finditer(sentence.text):
+                    head = m.group("head").lower()
+                    name = self._name_at(m.group("name"))
+                    english = "s" in pattern.groupindex
+                    if english and name and " " not in name and not m.group("s"):
+                        continue
+                    if name and head not in _NOT_HEADS and self._may_be_subject(name):
+                        found.append((sentence.span.start + m.start(), head, name))
+        return sorted(found)
+
+    def _antecedent(self, head: str, at: int) -> str | None:
+        """The name ``head`` is attached to in the article at its last mention up to ``at`` ("le
+        stade" -> "Grand Large", "the stadium" -> "Grand Large"); a mention at ``at`` itself counts
+        ("le stade du Grand Large")."""
+        mentions = [(position, name) for position, h, name in self._things if h == head]
+        earlier = [mention for mention in mentions if mention[0] <= at]
+        return earlier[-1][1] if earlier else None
+
+    def _named(self, text: str, start: int) -> tuple[str | None, bool]:
+        """(the subject that ``text`` names at its head, whether its head is a pronoun)."""
+        lead = _lead(text)
+        if _PRONOUN.match(lead):
+            return None, True
+        bare = _DETERMINER.sub("", lead, count=1)
+        apposition = _APPOSITION.match(bare)
+        if apposition and self._name_at(apposition.group("name")) == apposition.group("name"):
+            return apposition.group("name"), False
+        name = self._name_at(bare)
+        if name:
+            return name, False
+        head = re.match(_WORD, bare)
+        if head and len(head.group()) >= 3 and head.group().isalpha() and head.group().lower() not in _NOT_HEADS:
+            found = self._antecedent(head.group().lower(), start + len(text) - len(bare))
+            if found:
+                return found, False
+        return None, False
+
+    def subject_for(self, span: Span | None, quote: str, proposed: str | None = None) -> str | None:
+        """The subject of the claim whose quote is ``quote`` at ``span``: the one its head names
+        (rules 1 and 2), else ``proposed`` (the model's, or for a code-made claim the nearest
+        model claim's) when the article names it."""
+        if span is not None:
+            name, _ = self._named(quote, span.start)
+            if name:
+                return name
+        if proposed and fold(proposed) in fold(self.article.text):
+            return proposed
+        return None
