@@ -38,6 +38,17 @@ _ROLES = {
     )
     for language in (lexicon.fr, lexicon.en)
 }
+_AGENT_NAME = r"[A-ZÀ-ÖØ-Þ][\w’'&.-]*(?:[ \u00a0-]+(?:(?:de|du|des|la|le|et|&)[ \u00a0]+)?[A-ZÀ-ÖØ-Þ][\w’'&.-]*)*"
+#: The role cue, then at most five words (a determiner, "l'agence lyonnaise", "Lyon-based
+#: practice") before the names that follow.
+_AGENTS = {
+    role: re.compile(rf"(?:{lexicon.alternation(cues)})(?P<after>[^.;:()]{{0,80}})", re.I)
+    for role, cues in lexicon.AGENT_CUES.items()
+}
+_AGENT_BEFORE = {
+    role: re.compile(rf"(?P<name>{_AGENT_NAME})[ \u00a0]+(?:{lexicon.alternation(cues)})")
+    for role, cues in lexicon.AGENT_CUES.items()
+}
 _PLACE_NAME = r"[A-ZÉÈÎ][\w’'-]+(?:[ -](?:(?:de|du|des|la|le)\s+|d['’])?[A-ZÉÈÎ][\w’'-]+)*"
 #: A place right after a site cue (at most three words between them) and its preposition: where
 #: the claim's site is. Further away, the place belongs to another phrase ("le stade … a été
@@ -127,6 +138,25 @@ def _subject_parts(subject: str | None) -> frozenset[str]:
     return frozenset(_ALIASES.get(p, p) for p in parts if len(p) >= 2)
 
 
+def _agents(claim: Claim) -> frozenset[tuple[str, str]]:
+    """(role, folded name) of who holds a role only one holds ("conçu par l'agence Atelier X" ->
+    ("design", "atelier x")); the longest name after the cue, or the name just before a cue that
+    follows its holder ("Hertel Roux Architectes will lead the redesign")."""
+    text = claim.quote or claim.text
+    found: set[tuple[str, str]] = set()
+    for role, pattern in _AGENTS.items():
+        for m in pattern.finditer(text):
+            words = m.group("after").split()[:8]
+            names = re.findall(_AGENT_NAME, " ".join(words))
+            names = [n for n in names if not n.endswith("-based")]
+            if names:
+                found.add((role, fold(max(names, key=lambda n: (len(n.split()), len(n))))))
+        for m in _AGENT_BEFORE[role].finditer(text):
+            if fold(m.group("name")) not in lexicon.ENTITY_STOPWORDS:
+                found.add((role, fold(m.group("name"))))
+    return frozenset(found)
+
+
 def _roles(claim: Claim) -> frozenset[str]:
     """Roles and titles stated by the claim's quote, each tagged with its language ("fr:maire")."""
     text = fold(claim.quote or claim.text)
@@ -182,6 +212,8 @@ class ClaimFeatures:
     qualifiers: frozenset[str] = frozenset()
     #: roles and titles it states ("ministre de l'industrie")
     roles: frozenset[str] = frozenset()
+    #: who holds a role only one holds for its subject: (role, folded name), ("design", "atelier x")
+    agents: frozenset[tuple[str, str]] = frozenset()
     #: the place as written (folded), and whether that place is a wide area
     place_name: str | None = None
     wide_place: bool = False
@@ -225,6 +257,7 @@ class ClaimFeatures:
             folded=fold(claim.text),
             qualifiers=frozenset(name for name, pattern in _QUALIFIERS.items() if pattern.search(evidence)),
             roles=_roles(claim),
+            agents=_agents(claim),
             place_name=place_name,
             wide_place=wide,
             day=day,
@@ -258,8 +291,16 @@ def same_subject(a: ClaimFeatures, b: ClaimFeatures) -> bool | None:
         x == y or contains_words(x, y) or contains_words(y, x) for x in a.subject_parts for y in b.subject_parts
     ):
         return True
+    # "ligne de tramway T7" vs "T7 tram line": the same identifier (letters and digits) names both
+    if _identifiers(ka) & _identifiers(kb):
+        return True
     # "Amazon Web Services (AWS)" vs "Amazon": compare aliases of the words too.
     return kb in a.subject_words or ka in b.subject_words
+
+
+def _identifiers(key: str) -> set[str]:
+    """The words of a subject that are identifiers: letters and digits together ("t7", "a380")."""
+    return {w for w in re.findall(r"\w+", key) if re.search(r"\d", w) and re.search(r"[^\W\d_]", w)}
 
 
 def differs(x: object | None, y: object | None) -> bool:

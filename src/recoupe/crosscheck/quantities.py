@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from ..models import Bound, Quantity, Relation
+from ..normalize import canonical_unit, is_known_unit
 from .features import ClaimFeatures, scope_differs, scope_unknown
 
 __all__ = [
@@ -36,8 +37,9 @@ Outcome = tuple[Relation, str] | None
 
 
 def quantity_kind(q: Quantity) -> str | None:
-    """What the amount counts: its currency, else its unit, else None (a bare number)."""
-    return q.currency or q.unit
+    """What the amount counts: its currency, else its unit in one name across languages ("seats"
+    and "places" are "place"), else None (a bare number)."""
+    return q.currency or canonical_unit(q.unit)
 
 
 def _significant_digits(value: float) -> int:
@@ -170,5 +172,7 @@ def compare_quantities(a: ClaimFeatures, b: ClaimFeatures) -> Outcome:
     if qa.currency and qb.currency and qa.currency != qb.currency:
         return _compare_currencies(qa, qb, a, b)
     if ka != kb:
+        if not ((qa.currency or is_known_unit(ka)) and (qb.currency or is_known_unit(kb))):
+            return None  # a word the lexicon does not know may name the same thing
         return Relation.unrelated, f"Different units ({ka} vs {kb})."
     return _compare_values(qa, qb, a, b, converted=False)

@@ -9,7 +9,7 @@ from rapidfuzz import fuzz
 
 from .. import lexicon
 from ..models import Claim, PairJudgement, Relation
-from .features import ClaimFeatures, same_subject
+from .features import ClaimFeatures, contains_words, same_subject
 from .quantities import Outcome, compare_quantities
 
 __all__ = ["compare", "compare_features", "with_amounts"]
@@ -75,7 +75,7 @@ def compare_features(fa: ClaimFeatures, fb: ClaimFeatures) -> PairJudgement | No
         by_year = _compare_years(fa, fb)
         if by_year is not None:
             return judged(*by_year, "time")
-        for rule in (_compare_places, _compare_roles, _near_copy):
+        for rule in (_compare_places, _compare_agents, _compare_roles, _near_copy):
             found = rule(fa, fb)
             if found is not None:
                 return judged(*found, "statement")
@@ -108,6 +108,18 @@ def _compare_places(fa: ClaimFeatures, fb: ClaimFeatures) -> Outcome:
         Relation.contradicts,
         f"Same subject's site placed in two different towns ({fa.place_name} vs {fb.place_name}).",
     )
+
+
+def _compare_agents(fa: ClaimFeatures, fb: ClaimFeatures) -> Outcome:
+    """Who holds a role only one holds (who designs the stadium): two different names contradict,
+    the same name (or one inside the other) agrees."""
+    for role in sorted({r for r, _ in fa.agents} & {r for r, _ in fb.agents}):
+        na = {n for r, n in fa.agents if r == role}
+        nb = {n for r, n in fb.agents if r == role}
+        if any(x == y or contains_words(x, y) or contains_words(y, x) for x in na for y in nb):
+            return Relation.equivalent, f"The same {role} holder ({', '.join(sorted(na & nb) or sorted(na))})."
+        return Relation.contradicts, f"Different {role} holders ({', '.join(sorted(na))} vs {', '.join(sorted(nb))})."
+    return None
 
 
 def _compare_roles(fa: ClaimFeatures, fb: ClaimFeatures) -> Outcome:

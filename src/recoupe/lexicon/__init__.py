@@ -27,6 +27,7 @@ from .sources import (
 )
 
 __all__ = [
+    "AGENT_CUES",
     "ARTICLE_CREDITS",
     "BOILERPLATE",
     "BOUND_PATTERNS",
@@ -133,6 +134,8 @@ NAME_LINKS: list[str] = fr.NAME_LINKS + en.NAME_LINKS
 RELATIVE_PRONOUNS: list[str] = fr.RELATIVE_PRONOUNS + en.RELATIVE_PRONOUNS
 CLAUSE_CONJUNCTIONS: list[str] = fr.CLAUSE_CONJUNCTIONS + en.CLAUSE_CONJUNCTIONS
 NOT_UNITS: frozenset[str] = fr.NOT_UNITS | en.NOT_UNITS
+#: Who holds a role only one holds for a thing (its designer), by role (:func:`~recoupe.crosscheck.features`).
+AGENT_CUES: dict[str, list[str]] = {role: fr.AGENT_CUES[role] + en.AGENT_CUES[role] for role in fr.AGENT_CUES}
 SUBJECT_JOINERS: list[str] = [r"\s+et\s+", r"\s+and\s+", r"\s*,\s*", r"\s*&\s*"]
 
 

@@ -286,3 +286,11 @@ NOT_UNITS: frozenset[str] = frozenset(
         "first",
     }
 )
+AGENT_CUES: dict[str, list[str]] = {
+    "design": [
+        r"(?:re)?designed\s+by",
+        r"design\w*[^.;]{0,40}?(?:awarded|entrusted|given)\s+to",
+        r"architects?\s*:",
+        r"will\s+lead\s+the\s+(?:re)?design",
+    ],
+}

@@ -484,3 +484,14 @@ NOT_UNITS: frozenset[str] = frozenset(
         "premières",
     }
 )
+#: Words that name who holds a role only one can hold for a thing (who designs it): "conçu par
+#: l'agence X" and "confié à l'agence Y" give two designers, a conflict when they differ.
+AGENT_CUES: dict[str, list[str]] = {
+    "design": [
+        r"con[çc]ue?s?\s+par",
+        r"dessinée?s?\s+par",
+        r"redessinée?s?\s+par",
+        r"architectes?\s*:",
+        r"(?:projet|conception|maîtrise\s+d['’]œuvre)[^.;]{0,40}?confiée?\s+à",
+    ],
+}
