@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from .. import lexicon
 from ..lexicon import fold
 from ..models import Claim
-from ..normalize import NOT_PLACES, find_location
+from ..normalize import NOT_PLACES, canonical_unit, find_location, is_known_unit
 
 __all__ = [
     "ClaimFeatures",
@@ -131,6 +131,21 @@ _JOINER = re.compile(lexicon.alternation(lexicon.SUBJECT_JOINERS))
 _LEADING_DETERMINER = re.compile(r"^(?:l'|la |le |les |the )")
 
 
+_LINK_WORDS = frozenset({"de", "du", "des", "d", "la", "le", "les", "l", "the", "of", "a", "an"})
+
+
+def subject_bag(subject: str | None) -> str | None:
+    """A subject's words in any order, links dropped and nouns in one language ("stade du Grand
+    Large" and "Grand Large stadium" -> "grand large stade"), for subjects that several words name;
+    None for a one-word subject."""
+    if not subject:
+        return None
+    words = [w for w in re.findall(r"[\w-]+", fold(subject)) if w not in _LINK_WORDS]
+    if len(words) < 2:
+        return None
+    return " ".join(sorted(canonical_unit(w) if is_known_unit(w) else w for w in words))
+
+
 def _subject_parts(subject: str | None) -> frozenset[str]:
     if not subject:
         return frozenset()
@@ -212,6 +227,8 @@ class ClaimFeatures:
     qualifiers: frozenset[str] = frozenset()
     #: roles and titles it states ("ministre de l'industrie")
     roles: frozenset[str] = frozenset()
+    #: its subject's words in any order, nouns in one language (:func:`subject_bag`)
+    subject_bag: str | None = None
     #: who holds a role only one holds for its subject: (role, folded name), ("design", "atelier x")
     agents: frozenset[tuple[str, str]] = frozenset()
     #: the place as written (folded), and whether that place is a wide area
@@ -258,6 +275,7 @@ class ClaimFeatures:
             qualifiers=frozenset(name for name, pattern in _QUALIFIERS.items() if pattern.search(evidence)),
             roles=_roles(claim),
             agents=_agents(claim),
+            subject_bag=subject_bag(claim.subject),
             place_name=place_name,
             wide_place=wide,
             day=day,
@@ -286,6 +304,8 @@ def same_subject(a: ClaimFeatures, b: ClaimFeatures) -> bool | None:
         return None
     if ka == kb or contains_words(ka, kb) or contains_words(kb, ka):
         return True
+    if a.subject_bag is not None and a.subject_bag == b.subject_bag:
+        return True  # "stade du Grand Large" and "Grand Large stadium"
     joined = len(a.subject_parts) > 1 or len(b.subject_parts) > 1  # "Microsoft et Amazon" vs "Amazon"
     if joined and any(
         x == y or contains_words(x, y) or contains_words(y, x) for x in a.subject_parts for y in b.subject_parts

@@ -27,6 +27,7 @@ import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from ..models import Claim, Quantity
+from ..normalize import canonical_unit
 from .embeddings import embed
 from .features import ClaimFeatures
 from .quantities import EUR_USD_MID
@@ -108,7 +109,7 @@ def _block_pairs(kind: str, key: str, members: Sequence[int], rank: BlockRank | 
 def block_keys(f: ClaimFeatures) -> frozenset[str]:
     """The keys a claim is blocked under: its named entities and subject, and the subjects it joins
     ("Microsoft et Amazon" -> microsoft, amazon). Claims that share no key are never compared."""
-    return f.entities | f.subject_parts
+    return f.entities | f.subject_parts | ({f.subject_bag} if f.subject_bag else set())
 
 
 def claim_blocks(f: ClaimFeatures) -> set[tuple[str, str]]:
@@ -143,7 +144,7 @@ def amounts_of(q: Quantity) -> list[tuple[str, float]]:
         if currency in ("EUR", "USD"):
             out.append(("money", value / EUR_USD_MID if currency == "USD" else value))
         elif currency or unit:
-            out.append((currency or unit or "", value))
+            out.append((currency or canonical_unit(unit) or "", value))
     return out
 
 
@@ -290,9 +291,11 @@ def _by_subject(features: Sequence[ClaimFeatures], keep: _Keep, rank: BlockRank 
 
 
 def subject_block_keys(f: ClaimFeatures) -> frozenset[str]:
-    """The keys of a claim that states a role or where a site is (test (c)); none for others."""
-    if f.roles or f.place_name:
-        return f.subject_parts or (frozenset({f.subject}) if f.subject else frozenset())
+    """The keys of a claim that states a role, who holds one, or where a site is (test (c)); none
+    for others."""
+    if f.roles or f.place_name or f.agents:
+        keys = f.subject_parts or (frozenset({f.subject}) if f.subject else frozenset())
+        return keys | ({f.subject_bag} if f.subject_bag else frozenset())
     return frozenset()
 
 
