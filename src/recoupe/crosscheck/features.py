@@ -143,7 +143,7 @@ def subject_bag(subject: str | None) -> str | None:
     words = [w for w in re.findall(r"[\w-]+", fold(subject)) if w not in _LINK_WORDS]
     if len(words) < 2:
         return None
-    return " ".join(sorted(canonical_unit(w) if is_known_unit(w) else w for w in words))
+    return " ".join(sorted((canonical_unit(w) or w) if is_known_unit(w) else w for w in words))
 
 
 def _subject_parts(subject: str | None) -> frozenset[str]:

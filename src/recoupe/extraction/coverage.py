@@ -92,7 +92,7 @@ def _new_claims(
     article: Article,
     sentence: Sentence,
     chunk_index: int,
-    candidates: list[tuple[Span, Quantity | None]],
+    candidates: Sequence[tuple[Span, Quantity | None]],
     subjects: Subjects,
     claims: Sequence[Claim],
     taken: set[str],
@@ -150,15 +150,17 @@ def coverage_claims(
                 stated = {fold(c.time.text) for c in inside if c.time is not None}
                 undated = [d for d in dated if fold(d) not in stated]
                 if len(dated) > 1 and undated:
-                    candidates = [(_clause_around(article.text, sentence.span, d), None) for d in undated]
-                    added += _new_claims(article, sentence, chunk.index, candidates, subjects, claims, taken)
+                    clauses = [(_clause_around(article.text, sentence.span, d), None) for d in undated]
+                    added += _new_claims(article, sentence, chunk.index, clauses, subjects, claims, taken)
                 continue
             if not missing and not (quantities or time):
                 continue
             if not missing and len(dated) > 1 and len(quantities) <= 1:
                 # the model took nothing from a sentence with dates in several clauses ("Works will
                 # begin in January 2027, with the reopening pencilled in for summer 2029"): a claim each
-                candidates = [(_clause_around(article.text, sentence.span, d), None) for d in dated]
+                candidates: list[tuple[Span, Quantity | None]] = [
+                    (_clause_around(article.text, sentence.span, d), None) for d in dated
+                ]
             elif not missing:  # the model took nothing from a sentence with a number or a date
                 candidates = [(sentence.span, quantities[0] if quantities else None)]
             elif not inside and len(missing) == 1:
@@ -182,7 +184,7 @@ def carry_currency(article: Article, sentences: Sequence[Sentence], claims: Sequ
     out: list[Claim] = []
     for claim in claims:
         q = claim.quantity
-        if q is None or q.currency or q.unit or claim.span is None or not _SCALED.search(q.text):
+        if q is None or q.currency or q.unit or claim.span is None or not q.text or not _SCALED.search(q.text):
             out.append(claim)
             continue
         i = next((n for n, s in enumerate(sentences) if s.span.start <= claim.span.start < s.span.end), None)

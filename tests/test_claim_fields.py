@@ -1,0 +1,168 @@
+"""A claim's own fields, on constructed text that is not in the seeds nor in the eval sets: its
+subject read from its own words, its quantity's unit and elided currency, the clause a code-made
+claim keeps, and the cross-check rules that read them (units across languages, who designs a
+thing, subjects named in two languages or by an identifier).
+
+Every article here is constructed for the test."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from recoupe.chunking import make_chunks, split_sentences
+from recoupe.crosscheck import compare
+from recoupe.crosscheck.features import ClaimFeatures, same_subject
+from recoupe.extraction import span_claim
+from recoupe.extraction.coverage import carry_currency, coverage_claims
+from recoupe.extraction.subjects import Subjects
+from recoupe.models import Article, Claim, Relation, Span
+from recoupe.normalize import canonical_unit, parse_quantities
+
+FR = Article(
+    id="fr",
+    published=dt.date(2025, 3, 4),
+    language="fr",
+    text=(
+        "Brest : la salle Harbour Point rouvrira en 2027\n\n"
+        "BREST (AFP) - La Métropole de Brest et le groupe Kestrel ont présenté lundi le projet "
+        "Harbour Point, du nom de la salle Harbour Point qu'il rénove. La salle comptera 9 000 places. "
+        "Selon l'AFP, ce projet coûtera 120 millions d'euros. "
+        "Le directeur de Kestrel, Paul Amand, a salué « un lieu ouvert à tous ». "
+        "Il créera 300 emplois. "
+        "Le budget repose sur 50 millions d'euros d'argent public. "
+        "La Région Bretagne en apportera 20 millions, la Ville de Brest 30 millions. "
+        "Les travaux débuteront en janvier 2026, avec une réouverture prévue à l'automne 2027. "
+        "Construction et exploitation seront confiées à Kestrel."
+    ),
+)
+EN = Article(
+    id="en",
+    published=dt.date(2025, 3, 4),
+    language="en",
+    text=(
+        "Brest to reopen Harbour Point arena\n\n"
+        "BREST, France (Reuters) - Kestrel said on Monday it would rebuild the Harbour Point arena. "
+        "The arena will seat 9,500 people and host twelve concerts a year. "
+        "Its owner, Kestrel, bought it in 2020."
+    ),
+)
+
+
+def _at(article: Article, quote: str) -> Span:
+    start = article.text.index(quote)
+    return Span(start=start, end=start + len(quote))
+
+
+def _subject(article: Article, quote: str, proposed: str | None = None) -> str | None:
+    subjects = Subjects(article, split_sentences(article.text))
+    return subjects.subject_for(_at(article, quote), quote, proposed)
+
+
+def test_a_name_at_the_head_of_a_claim_is_its_subject() -> None:
+    assert _subject(FR, "La Région Bretagne en apportera 20 millions", "Kestrel") == "Région Bretagne"
+    # a dateline and the words before the subject are set aside
+    assert _subject(EN, "Kestrel said on Monday it would rebuild the Harbour Point arena", "Brest") == "Kestrel"
+
+
+def test_a_noun_stands_for_the_name_it_was_attached_to() -> None:
+    assert _subject(FR, "La salle comptera 9 000 places", "Métropole de Brest") == "Harbour Point"
+    assert _subject(FR, "Selon l'AFP, ce projet coûtera 120 millions d'euros", "AFP") == "Harbour Point"
+    assert _subject(EN, "The arena will seat 9,500 people", "Kestrel") == "Harbour Point"
+
+
+def test_a_name_between_commas_after_a_noun_is_the_subject() -> None:
+    quote = "Le directeur de Kestrel, Paul Amand, a salué « un lieu ouvert à tous »"
+    assert _subject(FR, quote, "Kestrel") == "Paul Amand"
+
+
+def test_a_pronoun_or_an_unnamed_head_keeps_the_proposed_subject() -> None:
+    assert _subject(FR, "Il créera 300 emplois", "Kestrel") == "Kestrel"
+    # "Construction" is capitalised only because it opens the sentence: not a name
+    assert _subject(FR, "Construction et exploitation seront confiées à Kestrel", "Kestrel") == "Kestrel"
+    # a proposed subject the article never names is dropped
+    assert _subject(FR, "Il créera 300 emplois", "Globex") is None
+
+
+def test_units_are_read_from_the_noun_after_a_number_in_either_language() -> None:
+    (fr,) = parse_quantities("La salle accueillera 9 000 places", "fr")
+    (en,) = parse_quantities("The arena will have 9,000 seats", "en")
+    assert fr.unit == en.unit == "place"
+    (concerts,) = parse_quantities("host twelve concerts a year", "en")
+    assert (concerts.value, concerts.unit) == (12.0, "concert")
+    assert canonical_unit("days") == canonical_unit("jours") == "jour"
+
+
+def test_a_year_a_day_of_a_date_and_per_cent_are_read_as_such() -> None:
+    assert parse_quantities("Les travaux débuteront en janvier 2026 pour une livraison", "fr") == []
+    assert parse_quantities("le mardi 16 juin 2026 à Brest", "fr") == []
+    assert parse_quantities("on March 19, 2026", "en") == []
+    (share,) = parse_quantities("10 pour cent des emplois", "fr")
+    assert (share.value, share.unit) == (10.0, "%")
+
+
+def _claim(article: Article, quote: str, subject: str) -> Claim:
+    return span_claim(article, _at(article, quote), quote, subject=subject)
+
+
+def test_counts_in_two_languages_are_compared_through_their_unit() -> None:
+    fr = _claim(FR, "La salle comptera 9 000 places", "Harbour Point")
+    en = _claim(EN, "The arena will seat 9,500 people", "Harbour Point")
+    en = en.model_copy(update={"quantity": parse_quantities("9,500 seats", "en")[0]})
+    judgement = compare(fr, en)
+    assert judgement is not None and judgement.relation == Relation.contradicts
+
+
+def test_units_the_lexicon_does_not_know_are_left_to_the_model() -> None:
+    a = _claim(EN, "host twelve concerts a year", "Harbour Point")
+    b = a.model_copy(update={"id": "other:1", "article_id": "other"})
+    b = b.model_copy(update={"quantity": parse_quantities("twelve shows", "en")[0]})
+    assert a.quantity is not None and b.quantity is not None and a.quantity.unit != b.quantity.unit
+    assert compare(a, b) is None  # "concert" and "show" may count the same thing: the rules cannot tell
+
+
+def test_a_sum_takes_the_currency_its_sentence_leaves_unsaid() -> None:
+    sentences = split_sentences(FR.text)
+    quote = "La Région Bretagne en apportera 20 millions"
+    region = _claim(FR, quote, "Région Bretagne")
+    assert region.quantity is not None and region.quantity.currency is None
+    (carried,) = carry_currency(FR, sentences, [region])
+    assert carried.quantity is not None
+    assert (carried.quantity.value, carried.quantity.currency) == (20_000_000.0, "EUR")
+    jobs = _claim(FR, "Il créera 300 emplois", "Kestrel")
+    assert carry_currency(FR, sentences, [jobs]) == [jobs]  # a count takes no currency
+
+
+def test_code_made_claims_keep_one_amount_or_one_date_each() -> None:
+    sentences = split_sentences(FR.text)
+    chunks = make_chunks(FR, sentences, max_chars=2000)
+    made = coverage_claims(FR, sentences, chunks, [])
+    quotes = [c.quote for c in made]
+    assert "la Ville de Brest 30 millions" in quotes
+    assert any(q.startswith("La Région Bretagne en apportera 20 millions") for q in quotes)
+    assert "Les travaux débuteront en janvier 2026" in quotes
+    assert any("réouverture prévue à l'automne 2027" in q and "2026" not in q for q in quotes)
+
+
+def test_two_designers_of_one_thing_conflict() -> None:
+    article = Article(
+        id="d",
+        language="fr",
+        text="La salle Harbour Point a été conçue par l'agence brestoise Atelier Morvan. "
+        "The Harbour Point arena was designed by Lind Partners. "
+        "La nouvelle salle Harbour Point est dessinée par l'Atelier Morvan.",
+    )
+    fr = _claim(article, "La salle Harbour Point a été conçue par l'agence brestoise Atelier Morvan", "Harbour Point")
+    en = _claim(article, "The Harbour Point arena was designed by Lind Partners", "Harbour Point")
+    same = _claim(article, "La nouvelle salle Harbour Point est dessinée par l'Atelier Morvan", "Harbour Point")
+    conflict, agreement = compare(fr, en), compare(fr, same)
+    assert conflict is not None and conflict.relation == Relation.contradicts
+    assert agreement is not None and agreement.relation == Relation.equivalent
+
+
+def test_a_subject_named_in_two_languages_or_by_an_identifier_is_one_subject() -> None:
+    def features(subject: str) -> ClaimFeatures:
+        return ClaimFeatures.of(_claim(FR, "Il créera 300 emplois", subject))
+
+    assert same_subject(features("stade de la Marina"), features("Marina stadium"))
+    assert same_subject(features("ligne de bus B12"), features("B12 bus line"))
+    assert not same_subject(features("Ville de Brest"), features("Métropole de Brest"))
