@@ -98,6 +98,9 @@ def test_a_year_a_day_of_a_date_and_per_cent_are_read_as_such() -> None:
     assert parse_quantities("on March 19, 2026", "en") == []
     (share,) = parse_quantities("10 pour cent des emplois", "fr")
     assert (share.value, share.unit) == (10.0, "%")
+    # an ordinal is a rank, not a count of "ème"
+    (rank,) = parse_quantities("c'est le cinquième projet de la région", "fr")
+    assert (rank.value, rank.unit) == (5.0, "rang")
 
 
 def _claim(article: Article, quote: str, subject: str) -> Claim:

@@ -119,7 +119,10 @@ def is_known_unit(unit: str | None) -> bool:
     return unit is not None and canonical_unit(unit) in _KNOWN_UNITS
 
 
-_KNOWN_UNITS = frozenset(_UNIT_ALIASES.values())
+#: The unit of an ordinal ("cinquième", "5th"): a rank.
+_RANK = "rang"
+_ORDINAL = re.compile(r"(?:ème|eme|e|er|ère|re|th|st|nd|rd)\b", re.I)
+_KNOWN_UNITS = frozenset(_UNIT_ALIASES.values()) | {_RANK}
 #: Words after a number that are not what it counts.
 _NOT_UNITS = frozenset(
     lexicon.SUBJECT_STOPWORDS
@@ -135,6 +138,8 @@ _NOT_UNITS = frozenset(
 def _unit_after(rest: str) -> str | None:
     """What the number before ``rest`` counts: a unit the lexicon knows ("emplois", "seats"), else
     the lower-case noun that follows it ("six matches", "trois usines")."""
+    if _ORDINAL.match(rest):
+        return _RANK  # "le 5ème projet", "cinquième", "the 3rd plant": a rank
     words = re.findall(r"%|[\w’'-]+", rest[:60])
     for word in words[:4]:
         low = word.lower().strip("’'")
@@ -142,7 +147,8 @@ def _unit_after(rest: str) -> str | None:
             continue
         if low in _UNIT_ALIASES:
             return _UNIT_ALIASES[low]
-        if word.isalpha() and word.islower() and len(word) >= 3 and low not in _NOT_UNITS:
+        generic = word.isalpha() and word.islower() and len(word) >= 3 and low not in _NOT_UNITS
+        if generic and rest[:1].isspace():  # not a suffix: "5ème", "3rd"
             return canonical_unit(low)
         return None
     return None
