@@ -169,3 +169,19 @@ def test_a_subject_named_in_two_languages_or_by_an_identifier_is_one_subject() -
     assert same_subject(features("stade de la Marina"), features("Marina stadium"))
     assert same_subject(features("ligne de bus B12"), features("B12 bus line"))
     assert not same_subject(features("Ville de Brest"), features("Métropole de Brest"))
+
+
+def test_long_runs_of_capitalised_words_are_read_in_bounded_time() -> None:
+    # "A-A-A-...-A!" and "conçu par A-A-...": a run of names splits one way only (these took
+    # seconds at 25 parts and doubled with each part when a hyphen could split a name two ways)
+    hyphens = "A-" * 60 + "!"
+    article = Article(id="h", language="fr", text=f"Le projet avance. {hyphens} Le Grand " + "Grand " * 40 + "!")
+    subjects = Subjects(article, split_sentences(article.text))
+    quote = "Le Grand " + "Grand " * 40
+    name = subjects.subject_for(_at(article, quote), quote, None)
+    assert name is not None and len(name.split()) <= 8  # a name is at most eight words
+    designed = _claim(
+        Article(id="d", language="fr", text=f"Le stade est conçu par {hyphens}"), f"conçu par {hyphens}", "stade"
+    )
+    ((role, holder),) = ClaimFeatures.of(designed).agents
+    assert role == "design" and holder.startswith("a-a-a")

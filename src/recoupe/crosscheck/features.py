@@ -38,7 +38,8 @@ _ROLES = {
     )
     for language in (lexicon.fr, lexicon.en)
 }
-_AGENT_NAME = r"[A-ZÀ-ÖØ-Þ][\w’'&.-]*(?:[ \u00a0-]+(?:(?:de|du|des|la|le|et|&)[ \u00a0]+)?[A-ZÀ-ÖØ-Þ][\w’'&.-]*)*"
+_AGENT_WORD = r"[A-ZÀ-ÖØ-Þ](?:[\w’'&]|\.(?=\w))*(?:-(?:[\w’'&]|\.(?=\w))+)*"
+_AGENT_NAME = rf"{_AGENT_WORD}(?:[ \u00a0]+(?:(?:de|du|des|la|le|et|&)[ \u00a0]+)?{_AGENT_WORD}){{0,7}}"
 #: The role cue, then at most five words (a determiner, "l'agence lyonnaise", "Lyon-based
 #: practice") before the names that follow.
 _AGENTS = {

@@ -37,8 +37,11 @@ _WORD = r"[\w’'-]+"
 _CAPITAL = r"[A-ZÀ-ÖØ-Þ]"
 _LINKS = lexicon.alternation(lexicon.NAME_LINKS)
 #: A run of capitalised words, linked by "de", "du", "of"... ("Métropole de Lyon", "Grand Large").
-_NAME_WORD = rf"{_CAPITAL}(?:[\w’'&.-]*[\w&])?"
-_NAME = re.compile(rf"{_NAME_WORD}(?:(?:[ \u00a0]+(?:{_LINKS})[ \u00a0]*|[ \u00a0-]+){_NAME_WORD})*")
+#: A capitalised word: hyphens only inside it, a dot only before a letter ("Brunet-Sauvage",
+#: "U.S"), so that a run of names splits one way only (no backtracking blow-up on "A-A-A-...").
+_NAME_WORD = rf"{_CAPITAL}(?:[\w’'&]|\.(?=\w))*(?:-(?:[\w’'&]|\.(?=\w))+)*"
+#: At most eight words: a name is short, and a bound keeps every search linear in the text.
+_NAME = re.compile(rf"{_NAME_WORD}(?:[ \u00a0]+(?:(?:{_LINKS})[ \u00a0]*)?{_NAME_WORD}){{0,7}}")
 _HEAD = r"(?P<head>[a-zà-öø-ÿ][\w-]{2,})"
 #: A thing attached to a name: "stade du Grand Large", "Grand Large stadium", "Voltéra's plant".
 _THINGS = [
