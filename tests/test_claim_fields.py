@@ -13,7 +13,7 @@ from recoupe.chunking import make_chunks, split_sentences
 from recoupe.crosscheck import compare
 from recoupe.crosscheck.features import ClaimFeatures, same_subject
 from recoupe.extraction import span_claim
-from recoupe.extraction.coverage import carry_currency, coverage_claims
+from recoupe.extraction.coverage import carry_currency, coverage_claims, split_claims
 from recoupe.extraction.subjects import Subjects
 from recoupe.models import Article, Claim, Relation, Span
 from recoupe.normalize import canonical_unit, parse_quantities
@@ -185,3 +185,29 @@ def test_long_runs_of_capitalised_words_are_read_in_bounded_time() -> None:
     )
     ((role, holder),) = ClaimFeatures.of(designed).agents
     assert role == "design" and holder.startswith("a-a-a")
+
+
+def test_a_model_claim_of_two_amounts_in_two_clauses_becomes_two_claims() -> None:
+    article = Article(
+        id="m",
+        language="fr",
+        text="Le groupe Kestrel investira 120 millions d'euros dans la salle Harbour Point, et créera 300 emplois.",
+    )
+    sentences = split_sentences(article.text)
+    whole = _claim(article, article.text.rstrip("."), "Kestrel").model_copy(update={"method": "model"})
+    parts = split_claims(article, sentences, [whole], Subjects(article, sentences))
+    assert [(p.quantity.value if p.quantity else None, p.method) for p in parts] == [
+        (120_000_000.0, "model"),
+        (300.0, "model"),
+    ]
+    assert [p.quote for p in parts] == [
+        "Le groupe Kestrel investira 120 millions d'euros dans la salle Harbour Point",
+        "et créera 300 emplois",
+    ]
+    assert all(p.subject == "Kestrel" for p in parts)
+    # one amount, or two in the same clause ("de 48 000 à 62 000 places"), stays one claim
+    range_article = Article(id="r", language="fr", text="La salle passera de 8 000 à 9 000 places.")
+    one = _claim(range_article, "La salle passera de 8 000 à 9 000 places", "Harbour Point")
+    one = one.model_copy(update={"method": "model"})
+    range_sentences = split_sentences(range_article.text)
+    assert split_claims(range_article, range_sentences, [one], Subjects(range_article, range_sentences)) == [one]

@@ -15,7 +15,7 @@ from ..normalize import parse_quantities, parse_time
 from .claims import span_claim
 from .subjects import Subjects
 
-__all__ = ["carry_currency", "coverage_claims"]
+__all__ = ["carry_currency", "coverage_claims", "split_claims"]
 
 
 def _same_amount(a: Quantity, b: Quantity) -> bool:
@@ -42,10 +42,10 @@ def _dated_clauses(sentence: str) -> list[str]:
     return found
 
 
-def _clause_around(text: str, sentence: Span, number_text: str | None) -> Span:
+def _clause_around(text: str, sentence: Span, number_text: str | None, min_chars: int = 30) -> Span:
     """The clause of ``sentence`` that holds ``number_text`` (pieces between commas, semicolons,
     colons, dashes, brackets and conjunctions), widened with the preceding pieces (where the subject usually is)
-    to at least 30 characters; the whole sentence when the number is not found."""
+    to at least ``min_chars``; the whole sentence when the number is not found."""
     body = sentence.slice(text)
     first = number_text.split()[0] if number_text else ""
     m = re.search(re.escape(first), body) if first else None
@@ -63,7 +63,7 @@ def _clause_around(text: str, sentence: Span, number_text: str | None) -> Span:
     if i is None:
         return sentence
     j = k = i
-    while pieces[k][1] - pieces[j][0] < 30 and (j > 0 or k < len(pieces) - 1):
+    while pieces[k][1] - pieces[j][0] < min_chars and (j > 0 or k < len(pieces) - 1):
         if j > 0:
             j -= 1
         else:
@@ -201,4 +201,44 @@ def carry_currency(article: Article, sentences: Sequence[Sentence], claims: Sequ
         out.append(
             claim.model_copy(update={"quantity": q.model_copy(update={"currency": currency})}) if currency else claim
         )
+    return out
+
+
+#: A clause cut out of a model claim is at least this long ("et créera 300 emplois").
+_MIN_SPLIT_CHARS = 15
+
+
+def split_claims(
+    article: Article, sentences: Sequence[Sentence], claims: Sequence[Claim], subjects: Subjects
+) -> list[Claim]:
+    """``claims`` with a model claim that states several amounts in several clauses cut into one
+    claim per clause ("Le projet coûtera 780 millions d'euros et l'enceinte passera à 62 000
+    places" gives two), each keeping the model's subject where its own words name none."""
+    out: list[Claim] = []
+    for claim in claims:
+        span = claim.span
+        if claim.method != "model" or span is None:
+            out.append(claim)
+            continue
+        sentence = next((s for s in sentences if s.span.start <= span.start < s.span.end), None)
+        language = sentence_language(sentence.text if sentence else claim.quote, article.lang)
+        amounts = parse_quantities(claim.quote, language)
+        clauses: dict[tuple[int, int], tuple[Span, Quantity]] = {}
+        for q in amounts:
+            around = _clause_around(article.text, span, q.text, _MIN_SPLIT_CHARS)
+            clauses.setdefault((around.start, around.end), (around, q))
+        nested = any(a != b and a[0] <= b[0] and b[1] <= a[1] for a in clauses for b in clauses)
+        if len(clauses) < 2 or nested:
+            out.append(claim)
+            continue
+        for _, (clause, quantity) in sorted(clauses.items()):
+            part = span_claim(
+                article,
+                clause,
+                sentence.text if sentence else claim.quote,
+                quantity=quantity,
+                chunk_index=claim.chunk_index,
+                subject=subjects.subject_for(clause, clause.slice(article.text), claim.subject),
+            )
+            out.append(part.model_copy(update={"method": "model"}))
     return out

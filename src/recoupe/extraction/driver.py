@@ -26,7 +26,7 @@ from ..models import (
     Sentence,
 )
 from .claims import build_claim
-from .coverage import carry_currency, coverage_claims
+from .coverage import carry_currency, coverage_claims, split_claims
 from .schema import EXTRACT_PROMPT, ClaimDraft, ClaimDrafts
 from .subjects import Subjects
 
@@ -134,7 +134,7 @@ class _Plan:
                     continue
                 seen.add(claim.id)
                 (ungrounded if claim.alignment is Alignment.none else grounded).append(claim)
-        grounded = _dedupe(sorted(grounded, key=_position))
+        grounded = _dedupe(sorted(split_claims(self.article, self.sentences, grounded, subjects), key=_position))
         if fill_gaps:
             extra = coverage_claims(self.article, self.sentences, self.chunks, grounded, subjects)
             grounded = sorted(grounded + extra, key=_position)
