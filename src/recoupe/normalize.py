@@ -19,6 +19,7 @@ from .lexicon import fold
 from .models import Amount, Bound, Modality, Quantity, TimeRef
 
 __all__ = [
+    "NAME_WORD",
     "NOT_PLACES",
     "canonical_unit",
     "find_location",
@@ -48,9 +49,15 @@ _AMOUNT = re.compile(
     + r"(?:\s*(?:d['’]\s*|de\s+)?(?P<cur>euros?|€|dollars?|\$|usd|eur|livres?|£|gbp|pounds)(?![\w]))?",
     re.IGNORECASE,
 )
+#: A capitalised word of a name: hyphens only inside it, a dot only before a letter
+#: ("Brunet-Sauvage", "U.S"), so that a run of names splits one way only (no backtracking blow-up
+#: on "A-A-A-...").
+NAME_WORD = r"[A-ZÀ-ÖØ-Þ](?:[\w’'&]|\.(?=\w))*(?:-(?:[\w’'&]|\.(?=\w))+)*"
 _PER_CENT = re.compile(r"\s*(?:pour\s*cent|per\s*cent)\b", re.I)
-_DAY_OF_MONTH = re.compile(rf"\s*(?:er\s+)?(?:{'|'.join(lexicon.MONTHS)})\b", re.I)
-_MONTH_BEFORE = re.compile(rf"\b(?:{'|'.join(lexicon.MONTHS)})\s+$", re.I)
+_DAY_OF_MONTH = re.compile(rf"\s*(?:er\s+)?(?:{lexicon.alternation(list(lexicon.MONTHS))})\b", re.I)
+_MONTH_BEFORE = re.compile(rf"\b(?:{lexicon.alternation(list(lexicon.MONTHS))})\s+$", re.I)
+#: How far before a number a month name is looked for ("March 19"): the longest name and its space.
+_MONTH_WINDOW = 40
 _ONE_SCALE = re.compile(r"\b(?:un|une|one|a)\s+(milliard|million|billion)\b", re.I)
 _SCALE_AFTER_DIGIT = re.compile(r"(\d)(\s*)(milliards?|millions?|mille|billions?)\b", re.I)
 # Private-use stand-ins keep scale words that follow digits away from the number-word converter.
@@ -108,7 +115,7 @@ def canonical_unit(unit: str | None) -> str | None:
     low = unit.strip().lower()
     if low in _UNIT_ALIASES:
         return _UNIT_ALIASES[low]
-    if unit in _UNIT_ALIASES.values():
+    if unit in _KNOWN_UNITS:
         return unit
     singular = re.sub(r"(?<=\w{3})[sx]$", "", low)
     return _UNIT_ALIASES.get(singular, singular)
@@ -187,7 +194,9 @@ def _scan(text: str, language: str) -> list[_Found]:
             unit = "%"
         known = unit is not None and unit in _KNOWN_UNITS
         is_year = not scale and not currency and not known and re.fullmatch(r"(19|20)\d\d", m.group("num"))
-        day = _DAY_OF_MONTH.match(text, m.end()) or _MONTH_BEFORE.search(text, 0, m.start())
+        day = _DAY_OF_MONTH.match(text, m.end()) or _MONTH_BEFORE.search(
+            text, max(0, m.start() - _MONTH_WINDOW), m.start()
+        )
         if is_year or (not scale and not currency and day):
             continue  # a year, or the day of a date ("le 16 juin", "March 9")
         # A bare small number with no unit or currency is rarely a check-worthy quantity.

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from .. import lexicon
 from ..lexicon import fold
 from ..models import Claim
-from ..normalize import NOT_PLACES, canonical_unit, find_location, is_known_unit
+from ..normalize import NAME_WORD, NOT_PLACES, canonical_unit, find_location, is_known_unit
 
 __all__ = [
     "ClaimFeatures",
@@ -38,8 +38,7 @@ _ROLES = {
     )
     for language in (lexicon.fr, lexicon.en)
 }
-_AGENT_WORD = r"[A-ZÀ-ÖØ-Þ](?:[\w’'&]|\.(?=\w))*(?:-(?:[\w’'&]|\.(?=\w))+)*"
-_AGENT_NAME = rf"{_AGENT_WORD}(?:[ \u00a0]+(?:(?:de|du|des|la|le|et|&)[ \u00a0]+)?{_AGENT_WORD}){{0,7}}"
+_AGENT_NAME = rf"{NAME_WORD}(?:[ \u00a0]+(?:(?:de|du|des|la|le|et|&)[ \u00a0]+)?{NAME_WORD}){{0,7}}"
 #: The role cue, then at most five words (a determiner, "l'agence lyonnaise", "Lyon-based
 #: practice") before the names that follow.
 _AGENTS = {
@@ -144,7 +143,13 @@ def subject_bag(subject: str | None) -> str | None:
     words = [w for w in re.findall(r"[\w-]+", fold(subject)) if w not in _LINK_WORDS]
     if len(words) < 2:
         return None
-    return " ".join(sorted((canonical_unit(w) or w) if is_known_unit(w) else w for w in words))
+    return " ".join(sorted(_in_one_language(w) for w in words))
+
+
+def _in_one_language(word: str) -> str:
+    """A noun the lexicon knows in its one name ("stadium" -> "stade"), any other word as it is."""
+    unit = canonical_unit(word)
+    return unit if unit is not None and is_known_unit(unit) else word
 
 
 def _subject_parts(subject: str | None) -> frozenset[str]:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 
 from .. import lexicon
-from ..grounding import CLAUSE_BREAK
+from ..grounding import CLAUSE_BREAK, sentence_at
 from ..language import sentence_language
 from ..lexicon import fold
 from ..models import Article, Chunk, Claim, Quantity, Sentence, Span
@@ -28,17 +28,26 @@ def _same_amount(a: Quantity, b: Quantity) -> bool:
 _BREAK = re.compile(rf"{CLAUSE_BREAK.pattern}|\s+(?:{lexicon.alternation(lexicon.CLAUSE_CONJUNCTIONS)})\s+", re.I)
 
 
+def _pieces(body: str) -> list[tuple[int, int]]:
+    """(start, end) of the clauses of ``body``, between the breaks of :data:`_BREAK`."""
+    pieces: list[tuple[int, int]] = []
+    cursor = 0
+    for b in _BREAK.finditer(body):
+        if b.start() > cursor:
+            pieces.append((cursor, b.start()))
+        cursor = b.end()
+    if cursor < len(body):
+        pieces.append((cursor, len(body)))
+    return pieces
+
+
 def _dated_clauses(sentence: str) -> list[str]:
     """The time expression of each clause of ``sentence`` that states one."""
     found: list[str] = []
-    cursor = 0
-    for b in [*_BREAK.finditer(sentence), None]:
-        piece = sentence[cursor : b.start() if b else len(sentence)]
-        time = parse_time(piece)
+    for start, end in _pieces(sentence):
+        time = parse_time(sentence[start:end])
         if time is not None and time.text not in found:
             found.append(time.text)
-        if b is not None:
-            cursor = b.end()
     return found
 
 
@@ -51,14 +60,7 @@ def _clause_around(text: str, sentence: Span, number_text: str | None, min_chars
     m = re.search(re.escape(first), body) if first else None
     if m is None:
         return sentence
-    pieces: list[tuple[int, int]] = []
-    cursor = 0
-    for b in _BREAK.finditer(body):
-        if b.start() > cursor:
-            pieces.append((cursor, b.start()))
-        cursor = b.end()
-    if cursor < len(body):
-        pieces.append((cursor, len(body)))
+    pieces = _pieces(body)
     i = next((n for n, (a, e) in enumerate(pieces) if a <= m.start() < e), None)
     if i is None:
         return sentence
@@ -144,7 +146,8 @@ def coverage_claims(
             time = parse_time(sentence.text, article.published)
             carried = [c.quantity for c in inside if c.quantity is not None]
             missing = [q for q in quantities if not any(_same_amount(q, c) for c in carried)]
-            dated = _dated_clauses(sentence.text)
+            # the clauses' own dates, read only where a sentence has a date at all
+            dated = _dated_clauses(sentence.text) if time is not None and not missing else []
             if inside and not missing:
                 # a date the sentence's claims left out, in a clause of its own, gets that clause
                 stated = {fold(c.time.text) for c in inside if c.time is not None}
@@ -220,8 +223,9 @@ def split_claims(
         if claim.method != "model" or span is None:
             out.append(claim)
             continue
-        sentence = next((s for s in sentences if s.span.start <= span.start < s.span.end), None)
-        language = sentence_language(sentence.text if sentence else claim.quote, article.lang)
+        sentence = sentence_at(span, sentences)
+        context = sentence.text if sentence else claim.quote
+        language = sentence_language(context, article.lang)
         amounts = parse_quantities(claim.quote, language)
         clauses: dict[tuple[int, int], tuple[Span, Quantity]] = {}
         for q in amounts:
@@ -235,7 +239,7 @@ def split_claims(
             part = span_claim(
                 article,
                 clause,
-                sentence.text if sentence else claim.quote,
+                context,
                 quantity=quantity,
                 chunk_index=claim.chunk_index,
                 subject=subjects.subject_for(clause, clause.slice(article.text), claim.subject),

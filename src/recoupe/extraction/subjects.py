@@ -6,18 +6,19 @@ no subject at all. Both get theirs here, by three rules a reader applies without
 
 1. **A name at the head of the claim is its subject**: "La Métropole en apportera 180 millions" is
    about the Métropole, once the words before the subject are set aside ("Selon l'Élysée, ce
-   sommet ...", "Mais la Région ...").
-2. **A noun phrase stands for the name it was first attached to**: "le stade" is the "stade du
-   Grand Large" the article named before, "the stadium" its "Grand Large stadium", "ce sommet" the
+   sommet ...", "Mais la Région ...", a wire dateline).
+2. **A noun phrase stands for the name it was attached to before**: "le stade" is the "stade du
+   Grand Large" the article named, "the stadium" its "Grand Large stadium", "ce sommet" the
    "sommet Choose France".
-3. **Otherwise the subject carries over** from the sentences before ("Il", "the company", "Construction
-   is due to begin", "Public money will cover 40 %"): news text keeps its subject from one
-   sentence to the next.
+3. **A name between commas after a noun is the subject**: "Le président de Microsoft, Brad Smith,
+   a déclaré".
+
+Where none of them names one (a pronoun, a relative clause, "Construction is due to begin"), the
+proposed subject is kept: the model's, or for a code-made claim the nearest model claim's.
 
 A word counts as a name only if the article writes it capitalised somewhere other than at the
 start of a sentence ("Microsoft", "Grand Large"), or all in capitals ("LRFC"): "Construction" or
-"Public" at the head of a sentence are not names. The model's subject is used only where none of
-the three rules finds one.
+"Public" at the head of a sentence are not names.
 """
 
 from __future__ import annotations
@@ -29,19 +30,17 @@ from functools import cached_property
 from .. import lexicon
 from ..lexicon import fold
 from ..models import Article, Sentence, Span
-from ..normalize import places_in
+from ..normalize import NAME_WORD, places_in
 
 __all__ = ["Subjects"]
 
 _WORD = r"[\w’'-]+"
 _CAPITAL = r"[A-ZÀ-ÖØ-Þ]"
 _LINKS = lexicon.alternation(lexicon.NAME_LINKS)
-#: A run of capitalised words, linked by "de", "du", "of"... ("Métropole de Lyon", "Grand Large").
-#: A capitalised word: hyphens only inside it, a dot only before a letter ("Brunet-Sauvage",
-#: "U.S"), so that a run of names splits one way only (no backtracking blow-up on "A-A-A-...").
-_NAME_WORD = rf"{_CAPITAL}(?:[\w’'&]|\.(?=\w))*(?:-(?:[\w’'&]|\.(?=\w))+)*"
-#: At most eight words: a name is short, and a bound keeps every search linear in the text.
-_NAME = re.compile(rf"{_NAME_WORD}(?:[ \u00a0]+(?:(?:{_LINKS})[ \u00a0]*)?{_NAME_WORD}){{0,7}}")
+_LINK = re.compile(rf"(?:{_LINKS})", re.I)
+#: A run of capitalised words, linked by "de", "du", "of"... ("Métropole de Lyon", "Grand Large"):
+#: at most eight words, since a name is short and a bound keeps every search linear in the text.
+_NAME = re.compile(rf"{NAME_WORD}(?:[ \u00a0]+(?:(?:{_LINKS})[ \u00a0]*)?{NAME_WORD}){{0,7}}")
 _HEAD = r"(?P<head>[a-zà-öø-ÿ][\w-]{2,})"
 #: A thing attached to a name: "stade du Grand Large", "Grand Large stadium", "Voltéra's plant".
 _THINGS = [
@@ -107,9 +106,13 @@ class Subjects:
     def _places(self) -> frozenset[str]:
         return frozenset(fold(p) for p in places_in(self.article.text))
 
+    @cached_property
+    def _folded(self) -> str:
+        return fold(self.article.text)
+
     def _may_be_subject(self, name: str) -> bool:
-        """Whether a name may be a subject carried to other sentences: not a place the article
-        names as one ("à Dunkerque"), not a news organisation."""
+        """Whether a thing attached to ``name`` makes it a subject: not a place the article names
+        as one ("à Dunkerque"), not a news organisation."""
         key = fold(name)
         return key not in self._places and key not in lexicon.NEWS_ORGANISATIONS
 
@@ -126,7 +129,7 @@ class Subjects:
         # keep the longest prefix that ends on a name word
         while words and not self._is_name(words[-1]):
             words.pop()
-            while words and (words[-1].isspace() or re.fullmatch(rf"(?:{_LINKS})", words[-1], re.I)):
+            while words and (words[-1].isspace() or _LINK.fullmatch(words[-1])):
                 words.pop()
         name = "".join(words).strip(" -")
         if not name or not self._is_name(name.split()[0]):
@@ -158,33 +161,29 @@ class Subjects:
         earlier = [mention for mention in mentions if mention[0] <= at]
         return earlier[-1][1] if earlier else None
 
-    def _named(self, text: str, start: int) -> tuple[str | None, bool]:
-        """(the subject that ``text`` names at its head, whether its head is a pronoun)."""
+    def _named(self, text: str, start: int) -> str | None:
+        """The subject that ``text``, found at ``start`` in the article, names at its head."""
         lead = _lead(text)
         if _PRONOUN.match(lead):
-            return None, True
+            return None
         bare = _DETERMINER.sub("", lead, count=1)
         apposition = _APPOSITION.match(bare)
         if apposition and self._name_at(apposition.group("name")) == apposition.group("name"):
-            return apposition.group("name"), False
+            return apposition.group("name")
         name = self._name_at(bare)
         if name:
-            return name, False
+            return name
         head = re.match(_WORD, bare)
         if head and len(head.group()) >= 3 and head.group().isalpha() and head.group().lower() not in _NOT_HEADS:
-            found = self._antecedent(head.group().lower(), start + len(text) - len(bare))
-            if found:
-                return found, False
-        return None, False
+            return self._antecedent(head.group().lower(), start + len(text) - len(bare))
+        return None
 
-    def subject_for(self, span: Span | None, quote: str, proposed: str | None = None) -> str | None:
-        """The subject of the claim whose quote is ``quote`` at ``span``: the one its head names
-        (rules 1 and 2), else ``proposed`` (the model's, or for a code-made claim the nearest
-        model claim's) when the article names it."""
-        if span is not None:
-            name, _ = self._named(quote, span.start)
-            if name:
-                return name
-        if proposed and fold(proposed) in fold(self.article.text):
+    def subject_for(self, span: Span, quote: str, proposed: str | None = None) -> str | None:
+        """The subject of the claim whose quote is ``quote`` at ``span``: the one its head names,
+        else ``proposed`` when the article names it."""
+        name = self._named(quote, span.start)
+        if name:
+            return name
+        if proposed and fold(proposed) in self._folded:
             return proposed
         return None
