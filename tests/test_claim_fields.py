@@ -75,12 +75,75 @@ def test_a_name_between_commas_after_a_noun_is_the_subject() -> None:
     assert _subject(FR, quote, "Kestrel") == "Paul Amand"
 
 
-def test_a_pronoun_or_an_unnamed_head_keeps_the_proposed_subject() -> None:
-    assert _subject(FR, "Il créera 300 emplois", "Kestrel") == "Kestrel"
-    # "Construction" is capitalised only because it opens the sentence: not a name
-    assert _subject(FR, "Construction et exploitation seront confiées à Kestrel", "Kestrel") == "Kestrel"
+def test_a_relative_clause_or_an_unnamed_head_keeps_the_proposed_subject() -> None:
+    assert _subject(FR, "qu'il rénove", "Kestrel") == "Kestrel"
     # a proposed subject the article never names is dropped
-    assert _subject(FR, "Il créera 300 emplois", "Globex") is None
+    assert _subject(FR, "qu'il rénove", "Globex") is None
+
+
+TOULON = Article(
+    id="toulon",
+    published=dt.date(2025, 6, 5),
+    language="fr",
+    text=(
+        "Toulon rénove son stade\n\n"
+        "La Ville de Toulon a présenté jeudi la rénovation du stade Pierre Vidal, pour un coût de "
+        "30 millions d'euros. "
+        "Les travaux commenceront en mars 2026. "
+        "Le maire Hubert Dupin a précisé que le stade comptera 12 000 places. "
+        "La Ville de Toulon en sera le maître d'ouvrage. "
+        "Elle financera 40 % du projet. "
+        "L'État apportera 5 millions d'euros."
+    ),
+)
+TOULON_EN = Article(
+    id="toulon-en",
+    published=dt.date(2025, 6, 5),
+    language="en",
+    text=(
+        "Toulon to rebuild its stadium\n\n"
+        "TOULON (Reuters) - The city of Toulon will rebuild the Pierre Vidal stadium. "
+        "Construction is due to begin in March 2026. "
+        "Mayor Hubert Dupin said the stadium would seat 12,000 people. "
+        "The Sud Bank will lend 10 million euros."
+    ),
+)
+
+
+def test_a_side_of_a_project_is_about_the_facility_named_before() -> None:
+    """(Constructed articles.) "Les travaux", "the construction", "un coût" name no thing of their
+    own: they are about the last facility the article named."""
+    assert _subject(TOULON, "Les travaux commenceront en mars 2026", "Ville de Toulon") == "Pierre Vidal"
+    assert _subject(TOULON, "pour un coût de 30 millions d'euros", "Ville de Toulon") == "Pierre Vidal"
+    assert _subject(TOULON_EN, "Construction is due to begin in March 2026", "Toulon") == "Pierre Vidal"
+    # "Construction" is capitalised only because it opens the sentence: not a name, a side of the
+    # "salle Harbour Point"
+    assert _subject(FR, "Construction et exploitation seront confiées à Kestrel", "Kestrel") == "Harbour Point"
+    # before any facility is named, the proposed subject stays
+    plain = Article(
+        id="plain", language="fr", text="Le groupe Kestrel lève des fonds. Le budget atteindra 50 millions."
+    )
+    assert _subject(plain, "Le budget atteindra 50 millions", "Kestrel") == "Kestrel"
+
+
+def test_what_was_said_is_about_its_own_subject() -> None:
+    """(Constructed articles.) "X a précisé que le stade ..." is about the stadium, not about X."""
+    quote = "Le maire Hubert Dupin a précisé que le stade comptera 12 000 places"
+    assert _subject(TOULON, quote, "Hubert Dupin") == "Pierre Vidal"
+    quote = "Mayor Hubert Dupin said the stadium would seat 12,000 people"
+    assert _subject(TOULON_EN, quote, "Hubert Dupin") == "Pierre Vidal"
+
+
+def test_a_pronoun_opening_a_sentence_stands_for_the_previous_sentences_subject() -> None:
+    """(Constructed articles.) "Elle financera 40 %" after "La Ville de Toulon en sera ..."."""
+    assert _subject(TOULON, "Elle financera 40 % du projet", "Pierre Vidal") == "Ville de Toulon"
+    assert _subject(FR, "Il créera 300 emplois", "Kestrel") == "Paul Amand"
+
+
+def test_a_capital_after_an_elided_article_is_a_name() -> None:
+    """(Constructed article.) "L'État" opens its sentence, but French writes a common noun after
+    "l'" in lower case, so "État" is a name."""
+    assert _subject(TOULON, "L'État apportera 5 millions d'euros", "Ville de Toulon") == "État"
 
 
 def test_units_are_read_from_the_noun_after_a_number_in_either_language() -> None:

@@ -2,7 +2,7 @@
 
 A small model names one subject and copies it onto every claim of a request ("the Lyon
 metropolitan authority" for "the stadium will grow to 62,000 seats"); a claim made by the code has
-no subject at all. Both get theirs here, by three rules a reader applies without thinking:
+no subject at all. Both get theirs here, by rules a reader applies without thinking:
 
 1. **A name at the head of the claim is its subject**: "La Métropole en apportera 180 millions" is
    about the Métropole, once the words before the subject are set aside ("Selon l'Élysée, ce
@@ -12,13 +12,22 @@ no subject at all. Both get theirs here, by three rules a reader applies without
    "sommet Choose France".
 3. **A name between commas after a noun is the subject**: "Le président de Microsoft, Brad Smith,
    a déclaré".
+4. **What was said is about its own subject**: "Club president X said the stadium would host six
+   matches" is about the stadium ("a précisé que le stade ...").
+5. **A side of a project is about the facility named before it**: "Les travaux", "le
+   financement", "Construction", "pour un coût de" (``ASPECT_NOUNS`` in the lexicon) name no thing
+   of their own; with nothing attached to them they are about the last facility the article named
+   ("stade du Grand Large", ``FACILITY_NOUNS``).
+6. **A pronoun opening a sentence stands for the previous sentence's subject** ("La Ville en sera
+   le maître d'ouvrage. Elle financera 40 %"), as the code reads that subject.
 
-Where none of them names one (a pronoun, a relative clause, "Construction is due to begin"), the
+Where none of them names one (a relative clause, a head with nothing attached to it), the
 proposed subject is kept: the model's, or for a code-made claim the nearest model claim's.
 
 A word counts as a name only if the article writes it capitalised somewhere other than at the
-start of a sentence ("Microsoft", "Grand Large"), or all in capitals ("LRFC"): "Construction" or
-"Public" at the head of a sentence are not names.
+start of a sentence ("Microsoft", "Grand Large"), after an elided French article ("L'État": French
+writes "l'entreprise" in lower case), or all in capitals ("LRFC"): "Construction" or "Public" at
+the head of a sentence are not names.
 """
 
 from __future__ import annotations
@@ -47,8 +56,10 @@ _THINGS = [
     re.compile(rf"(?<!\w){_HEAD}[ \u00a0]+(?:{_LINKS})[ \u00a0]*[«\"“]?[ \u00a0]*(?P<name>{_NAME.pattern})"),
     # in English the name comes first; a one-word name only with "'s" (not "French port")
     re.compile(rf"(?P<name>{_NAME.pattern})(?P<s>['’]s)?[ \u00a0]+{_HEAD}"),
-    # a noun set before a name ("battery maker Voltéra", "le constructeur Norvane")
+    # a noun set before a name ("battery maker Voltéra", "le constructeur Norvane"), or with an
+    # adjective between ("le sommet annuel Choose France", "le groupe américain Microsoft")
     re.compile(rf"(?<!\w){_HEAD}[ \u00a0]+(?P<name>{_NAME.pattern})"),
+    re.compile(rf"(?<!\w){_HEAD}[ \u00a0]+[a-zà-öø-ÿ][\w-]{{2,}}[ \u00a0]+(?P<name>{_NAME.pattern})"),
 ]
 
 _OPENER = re.compile(
@@ -69,9 +80,19 @@ _NOT_HEADS = frozenset(lexicon.SUBJECT_STOPWORDS | lexicon.ENTITY_STOPWORDS)
 _MID_SENTENCE = re.compile(
     rf"(?<=[\w,;:)’'%»\"][ \u00a0])({_CAPITAL}[\w’'-]*)|(?<=[\w,;:)%][ \u00a0]\()({_CAPITAL}[\w’'-]*)"
 )
+#: A capitalised word after an elided French article ("L'État", "l'Élysée").
+_ELIDED_NAME = re.compile(rf"(?<!\w)[LlDd]['’]({_CAPITAL}[\w-]*)")
 #: A noun phrase, then a name between commas: the name is the subject ("Le président de
 #: Microsoft, Brad Smith, a déclaré", "Its chief executive, Paul Ferrand, said").
 _APPOSITION = re.compile(rf"^[^,;:]{{2,60}},[ \u00a0]*(?P<name>{_NAME.pattern})[ \u00a0]*,")
+
+
+#: A preposition before a noun phrase at the head of a clause ("pour un coût de ...").
+_PREPOSITION = re.compile(r"^(?:pour|avec|for|with)\s+(?=\w)", re.I)
+#: Who said it, then what was said: "Club president X said the stadium would ...".
+_SAID = re.compile(rf"^[^,;:«»\"“”]{{1,80}}?\b(?:{lexicon.alternation(lexicon.SPEECH_VERBS)})\s+", re.I)
+#: A claim that opens a sentence (its first word capitalised, after any punctuation).
+_TEXT_START = re.compile(rf"^[\s«»\"“”‘’'(\[—–-]*{_CAPITAL}")
 
 
 def _lead(text: str) -> str:
@@ -98,6 +119,9 @@ class Subjects:
         """The words the article writes as names: capitalised in mid-sentence, or all capitals."""
         text = self.article.text
         found = {m.group(1) or m.group(2) for m in _MID_SENTENCE.finditer(text)}
+        # after an elided article French writes a common noun in lower case ("l'entreprise"), so
+        # a capital there is a name even at the head of a sentence ("L'État", "D'Amazon")
+        found |= set(_ELIDED_NAME.findall(text))
         found |= set(re.findall(r"\b[A-ZÀ-ÖØ-Þ]{2,5}\b", text))  # not a dateline's "DUNKIRK"
         never = lexicon.SUBJECT_STOPWORDS | set(lexicon.MONTHS) | set(lexicon.WEEKDAYS)
         return frozenset(found - {w.capitalize() for w in never})
@@ -161,12 +185,32 @@ class Subjects:
         earlier = [mention for mention in mentions if mention[0] <= at]
         return earlier[-1][1] if earlier else None
 
-    def _named(self, text: str, start: int) -> str | None:
-        """The subject that ``text``, found at ``start`` in the article, names at its head."""
+    def _facility(self, at: int) -> str | None:
+        """The name of the last facility the article named up to ``at`` ("stade du Grand Large",
+        "Voltéra's gigafactory"): what "les travaux" or "the cost" is about."""
+        earlier = [name for position, head, name in self._things if position <= at and head in lexicon.FACILITY_NOUNS]
+        return earlier[-1] if earlier else None
+
+    def _previous_subject(self, at: int) -> str | None:
+        """The subject the code reads at the head of the body sentence before the one at ``at``."""
+        before = [s for s in self.sentences if s.span.end <= at]
+        if not before:
+            return None
+        sentence = before[-1]
+        return self._named(sentence.text, sentence.span.start, follow=False)
+
+    def _named(self, text: str, start: int, follow: bool = True) -> str | None:
+        """The subject that ``text``, found at ``start`` in the article, names at its head; with
+        ``follow``, a pronoun at its head stands for the previous sentence's subject."""
         lead = _lead(text)
         if _PRONOUN.match(lead):
-            return None
-        bare = _DETERMINER.sub("", lead, count=1)
+            return self._previous_subject(start) if follow and _TEXT_START.match(text) else None
+        said = _SAID.match(lead)
+        if said and said.end() < len(lead):
+            reported = self._named(lead[said.end() :], start + len(text) - len(lead) + said.end(), follow=False)
+            if reported:
+                return reported
+        bare = _DETERMINER.sub("", _PREPOSITION.sub("", lead, count=1), count=1)
         apposition = _APPOSITION.match(bare)
         if apposition and self._name_at(apposition.group("name")) == apposition.group("name"):
             return apposition.group("name")
@@ -175,7 +219,11 @@ class Subjects:
             return name
         head = re.match(_WORD, bare)
         if head and len(head.group()) >= 3 and head.group().isalpha() and head.group().lower() not in _NOT_HEADS:
-            return self._antecedent(head.group().lower(), start + len(text) - len(bare))
+            noun = head.group().lower()
+            antecedent = self._antecedent(noun, start + len(text) - len(bare))
+            if antecedent is None and noun in lexicon.ASPECT_NOUNS:
+                return self._facility(start)
+            return antecedent
         return None
 
     def subject_for(self, span: Span, quote: str, proposed: str | None = None) -> str | None:

@@ -29,6 +29,7 @@ from .sources import (
 __all__ = [
     "AGENT_CUES",
     "ARTICLE_CREDITS",
+    "ASPECT_NOUNS",
     "BOILERPLATE",
     "BOUND_PATTERNS",
     "CLAIMANT_CUES",
@@ -38,6 +39,7 @@ __all__ = [
     "ENGLISH_WEEKDAY_NAMES",
     "ENTITY_STOPWORDS",
     "EVENT_PREDICATES",
+    "FACILITY_NOUNS",
     "FRENCH_MONTHS",
     "GENERIC_ORGANISATIONS",
     "LEAD_JOINERS",
@@ -65,6 +67,7 @@ __all__ = [
     "SITE_PREPOSITIONS",
     "SOURCE_AFTER",
     "SOURCE_CUES",
+    "SPEECH_VERBS",
     "START_CUES",
     "SUBJECT_ALIASES",
     "SUBJECT_JOINERS",
@@ -134,6 +137,12 @@ NAME_LINKS: list[str] = fr.NAME_LINKS + en.NAME_LINKS
 RELATIVE_PRONOUNS: list[str] = fr.RELATIVE_PRONOUNS + en.RELATIVE_PRONOUNS
 CLAUSE_CONJUNCTIONS: list[str] = fr.CLAUSE_CONJUNCTIONS + en.CLAUSE_CONJUNCTIONS
 NOT_UNITS: frozenset[str] = fr.NOT_UNITS | en.NOT_UNITS
+#: Head nouns that name a side of a project ("les travaux", "the cost"), not a thing of their own.
+ASPECT_NOUNS: frozenset[str] = fr.ASPECT_NOUNS | en.ASPECT_NOUNS
+#: A verb of saying and what opens what was said ("a déclaré que", "said that").
+SPEECH_VERBS: list[str] = fr.SPEECH_VERBS + en.SPEECH_VERBS
+#: Head nouns of a built thing a project is about ("stade", "plant").
+FACILITY_NOUNS: frozenset[str] = fr.FACILITY_NOUNS | en.FACILITY_NOUNS
 #: Who holds a role only one holds for a thing (its designer), by role (:func:`~recoupe.crosscheck.features`).
 AGENT_CUES: dict[str, list[str]] = {role: fr.AGENT_CUES[role] + en.AGENT_CUES[role] for role in fr.AGENT_CUES}
 SUBJECT_JOINERS: list[str] = [r"\s+et\s+", r"\s+and\s+", r"\s*,\s*", r"\s*&\s*"]

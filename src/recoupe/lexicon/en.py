@@ -258,6 +258,63 @@ NP_DETERMINERS: list[str] = [
     r"some",
 ]
 NAME_LINKS: list[str] = [r"of\s+the", r"of"]
+#: Head nouns that name a side of a project, not a thing of their own ("construction", "the cost").
+ASPECT_NOUNS: frozenset[str] = frozenset(
+    {
+        "works",
+        "construction",
+        "funding",
+        "financing",
+        "cost",
+        "budget",
+        "project",
+        "programme",
+        "program",
+        "plans",
+        "delivery",
+        "opening",
+        "reopening",
+        "production",
+        "design",
+        "renovation",
+        "expansion",
+        "capacity",
+        "investment",
+        "schedule",
+    }
+)
+#: Head nouns of a built thing a project is about ("the Grand Large stadium", "Voltéra's plant").
+FACILITY_NOUNS: frozenset[str] = frozenset(
+    {
+        "plant",
+        "factory",
+        "site",
+        "stadium",
+        "arena",
+        "venue",
+        "hall",
+        "warehouse",
+        "headquarters",
+        "campus",
+        "centre",
+        "center",
+        "gigafactory",
+        "port",
+        "airport",
+        "station",
+        "hospital",
+        "building",
+        "complex",
+        "bridge",
+        "tower",
+        "park",
+        "line",
+        "terminal",
+        "refinery",
+    }
+)
+#: A verb of saying, and the "that" that may open what was said ("said the stadium would ...").
+SPEECH_VERBS: list[str] = [r"(?:said|says|stated|added|explained|confirmed|told\s+\w+)(?:\s+that\b)?"]
 #: Words that open a relative clause: a clause that opens with one has no subject of its own.
 RELATIVE_PRONOUNS: list[str] = [r"which", r"who", r"whose", r"where"]
 #: Conjunctions that join two statements, where a code-made claim may end or start.

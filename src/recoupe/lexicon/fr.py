@@ -450,6 +450,67 @@ NP_DETERMINERS: list[str] = [
 ]
 #: Words that join a head noun to the name it belongs to ("stade du Grand Large").
 NAME_LINKS: list[str] = [r"de\s+la", r"de\s+l['’]", r"du", r"des", r"de", r"d['’]"]
+#: Head nouns that name a side of a project, not a thing of their own ("les travaux", "le
+#: financement", "la livraison"): with no name attached, a claim they head is about the last
+#: facility the article named (:mod:`recoupe.extraction.subjects`).
+ASPECT_NOUNS: frozenset[str] = frozenset(
+    {
+        "travaux",
+        "chantier",
+        "construction",
+        "financement",
+        "coût",
+        "budget",
+        "projet",
+        "programme",
+        "livraison",
+        "ouverture",
+        "réouverture",
+        "inauguration",
+        "production",
+        "conception",
+        "rénovation",
+        "extension",
+        "montage",
+        "capacité",
+        "investissement",
+        "calendrier",
+    }
+)
+#: Head nouns of a built thing a project is about ("le stade du Grand Large", "l'usine de X").
+FACILITY_NOUNS: frozenset[str] = frozenset(
+    {
+        "usine",
+        "site",
+        "stade",
+        "enceinte",
+        "aréna",
+        "salle",
+        "entrepôt",
+        "siège",
+        "campus",
+        "centre",
+        "gigafactory",
+        "port",
+        "aéroport",
+        "gare",
+        "hôpital",
+        "bâtiment",
+        "complexe",
+        "pont",
+        "tour",
+        "parc",
+        "ligne",
+        "terminal",
+        "raffinerie",
+        "centrale",
+    }
+)
+#: A verb of saying and the "que" that opens what was said ("a déclaré que le stade ..."): the
+#: claim is about the subject of what was said.
+SPEECH_VERBS: list[str] = [
+    r"(?:a\s+)?(?:déclar|indiqu|affirm|assur|expliqu|précis|estim|annonc|soulign|rappel)(?:é|e)\s+qu(?:e\b|['’])",
+]
 #: Words that open a relative clause: a clause that opens with one has no subject of its own.
 RELATIVE_PRONOUNS: list[str] = [r"qui", r"que", r"dont", r"lequel", r"laquelle", r"où"]
 #: Conjunctions that join two statements, where a code-made claim may end or start.
